@@ -1,0 +1,51 @@
+/*
+ * Small helpers every module uses: allocation that never returns NULL,
+ * clocks, time formatting, atomic file writes.
+ */
+#ifndef BR_UTIL_H
+#define BR_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Out of memory is not recoverable for a daemon of this size: log and
+ * abort, and let the service manager restart us (redis' zmalloc policy). */
+void *br_xmalloc(size_t n);
+void *br_xcalloc(size_t n, size_t size);
+void *br_xrealloc(void *p, size_t n);
+char *br_xstrdup(const char *s);
+char *br_xstrndup(const char *s, size_t n);
+char *br_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int64_t br_now_ms(void);        /* CLOCK_REALTIME, milliseconds */
+int64_t br_mono_ms(void);       /* CLOCK_MONOTONIC, milliseconds */
+int64_t br_mono_us(void);
+
+/* "2026-11-21T20:15:07.123Z"; buf must hold BR_TIME_LEN bytes. */
+#define BR_TIME_LEN 64
+void br_format_time(char *buf, int64_t unix_ms);
+
+/* Parses RFC 3339 with 0-9 fraction digits and Z or +hh:mm; -1 on junk. */
+int br_parse_time(const char *s, int64_t *unix_ms);
+
+/* Random v4 UUID, 37 bytes with the NUL. */
+void br_uuid(char buf[37]);
+uint64_t br_random64(void);
+
+/* Writes data to path through a temporary file and rename(2), with the
+ * given mode, so a crash never leaves a half-written file. 0 or -errno. */
+int br_write_file_atomic(const char *path, const void *data, size_t len,
+                         unsigned mode);
+
+/* Reads a whole file (at most max bytes) into a new NUL-terminated
+ * buffer. 0 or -errno (-EFBIG past max). */
+int br_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* mkdir -p with mode; 0 or -errno. */
+int br_mkdirs(const char *path, unsigned mode);
+
+/* Seeded 64-bit hash for tables fed by the network (keys are hostile). */
+uint64_t br_hash64(const void *data, size_t len, uint64_t seed);
+
+#endif
