@@ -125,6 +125,9 @@ void
 bridge_subs_changed(struct bridge *b)
 {
 	br_subs_save(b->subs);
+	/* While the broker is away the reconnect announces all of it. */
+	if (!b->sink.ops->connected(b->sink.impl))
+		return;
 	publish_json(b, "subscriptions", br_subs_public(b->subs), true);
 	publish_availability(b, false);
 }
