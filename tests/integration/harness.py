@@ -132,6 +132,9 @@ class Broker:
         lines = ["listener %d 127.0.0.1" % self.port,
                  "allow_anonymous true"]
         if persistence:
+            # Run as root, mosquitto drops to its own user and could not
+            # write its database into our private temporary directory.
+            os.chmod(self.tmpdir, 0o777)
             lines += ["persistence true",
                       "persistence_location %s/" % self.tmpdir,
                       "autosave_interval 1"]
