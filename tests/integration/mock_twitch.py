@@ -316,7 +316,8 @@ class MockTwitch:
                  reconnect_grace=30.0, unused_timeout=None,
                  require_subscription=True, enforce_pong=True,
                  client_pings_are_violations=True, users=None,
-                 scopes=None, token_expires_in=14400, device_interval=1,
+                 scopes=None, token_expires_in=14400,
+                 first_token_expires_in=None, device_interval=1,
                  device_pending_polls=1, confidential=True):
         self.host = "127.0.0.1"
         self.port = port
@@ -355,8 +356,12 @@ class MockTwitch:
         self.devices = {}           # device_code -> {"polls", "authorized"}
         self.sub_session_ever = {}  # session id -> [sub ids created on it]
         self.deleted = []           # subscriptions removed by DELETE
-        self.access_token = self._new_access(self.token_user)
+        self.access_token = self._new_access(
+            self.token_user, expires_in=first_token_expires_in)
         self.refresh_token = self._new_refresh(self.token_user)
+        # what the bridge is configured with (env())
+        self.initial_access = self.access_token
+        self.initial_refresh = self.refresh_token
         self.issued.append(self.client_secret)
 
         self._seq = 0
@@ -368,11 +373,15 @@ class MockTwitch:
         self._start_error = None
 
     # ------------------------------------------------------------ tokens
-    def _new_access(self, user_id, scopes=None, kind="user"):
+    def _new_access(self, user_id, scopes=None, kind="user",
+                    expires_in=None):
         t = "mockacc" + secrets.token_hex(15)
+        if expires_in is None:
+            expires_in = self.token_expires_in
         self.access[t] = {"user_id": user_id, "valid": True, "kind": kind,
                           "scopes": list(self.scopes if scopes is None
-                                         else scopes)}
+                                         else scopes),
+                          "expires_at": time.monotonic() + expires_in}
         self.issued.append(t)
         return t
 
@@ -439,8 +448,8 @@ class MockTwitch:
                 self.host, self.port),
         }
         if tokens:
-            e["TWITCH2MQTT_TWITCH_ACCESS_TOKEN"] = self.access_token
-            e["TWITCH2MQTT_TWITCH_REFRESH_TOKEN"] = self.refresh_token
+            e["TWITCH2MQTT_TWITCH_ACCESS_TOKEN"] = self.initial_access
+            e["TWITCH2MQTT_TWITCH_REFRESH_TOKEN"] = self.initial_refresh
         return e
 
     def start(self, timeout=10):
@@ -829,7 +838,7 @@ class MockTwitch:
                     tr.pop("connected_at", None)
                     tr["disconnected_at"] = ts9()
 
-    async def _server_close(self, c, code, reason=None):
+    async def _server_close(self, c, code, reason=None, wait=True):
         """Sends a close frame (code, reason) and completes the closing
         handshake in a task of its own, so that whoever asked (a timer that
         the end of the connection cancels) cannot cut it short."""
@@ -849,7 +858,8 @@ class MockTwitch:
             except Exception:
                 pass
         c.close_task = asyncio.ensure_future(_do())
-        await asyncio.shield(c.close_task)
+        if wait:
+            await asyncio.shield(c.close_task)
 
     async def _delayed_close(self, c, after, code, reason):
         await asyncio.sleep(after)
@@ -1060,9 +1070,10 @@ class MockTwitch:
             await self._server_close(c, 4004)
 
     def close_session(self, session, code, reason=None):
-        """Closes session's connection with a close frame code/reason."""
+        """Closes session's connection with a close frame code/reason
+        (returns without waiting for the client's answer)."""
         c = self.conn(session)
-        self._call(self._server_close(c, code, reason))
+        self._call(self._server_close(c, code, reason, wait=False))
         return c
 
     close_ws = close_session
@@ -1348,7 +1359,8 @@ class MockTwitch:
             return web.json_response({"status": 401, "message":
                                       "invalid access token"}, status=401)
         d = {"client_id": self.client_id, "scopes": list(info["scopes"]),
-             "expires_in": self.token_expires_in}
+             "expires_in": max(0, int(info["expires_at"] -
+                                      time.monotonic()))}
         if info["kind"] == "user":
             u = [x for x in self.users.values()
                  if x["id"] == info["user_id"]]
