@@ -175,7 +175,8 @@ class Stack:
                 m.try_json().get("transaction") == tx, since)
             if got:
                 return got[0].json()
-            if self.br is not None and not self.br.alive():
+            if self.br is not None and self.br.proc is not None and \
+                    not self.br.alive():
                 raise AssertionError(
                     "twitch2mqtt exited (status %s%s) while handling %s %s"
                     % (self.br.proc.poll(), " = SIGSEGV"

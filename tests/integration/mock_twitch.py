@@ -273,7 +273,7 @@ class Conn:
         self.keepalive_enabled = True
         self.pings_enabled = True
         self.overlap = {}
-        self.close_task = None
+        self.close_sent = None
         self.ws = None
         self.request = None
         self.tasks = []
@@ -602,7 +602,7 @@ class MockTwitch:
 
     def unknown_reqs(self, since=0):
         """Requests no route served (404 on an unknown path)."""
-        known = {"/helix/eventsub/subscriptions", "/helix/users",
+        known = {"/ws", "/helix/eventsub/subscriptions", "/helix/users",
                  "/oauth2/validate", "/oauth2/token", "/oauth2/device",
                  "/oauth2/revoke"}
         return self.reqs(since=since, pred=lambda r: r.path not in known)
@@ -708,7 +708,7 @@ class MockTwitch:
                      {k.lower(): v for k, v in request.headers.items()}, "")
             rq.status = 101
             self.requests.append(rq)
-        ws = web.WebSocketResponse(autoping=False, autoclose=True,
+        ws = web.WebSocketResponse(autoping=False, autoclose=False,
                                    timeout=2.0, max_msg_size=1 << 20)
         await ws.prepare(request)
         c.ws = ws
@@ -765,13 +765,30 @@ class MockTwitch:
         await self._drain(c)
         return ws
 
+    async def _next(self, c):
+        """The next client frame. After our close frame the public receive()
+        answers CLOSED at once, so read the frame reader directly then (the
+        abort timer of _server_close bounds the wait)."""
+        ws = c.ws
+        if c.close_sent is None:
+            return await ws.receive()
+        try:
+            return await ws._reader.read()
+        except Exception:
+            return None
+
     async def _drain(self, c):
         """Reads the client until the connection ends."""
         ws = c.ws
         try:
             while True:
-                msg = await ws.receive()
+                msg = await self._next(c)
                 t = time.monotonic()
+                if msg is None:
+                    if c.closed is None:
+                        c.closed = t
+                        c.close_by = "client-drop"
+                    break
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     data = msg.data if isinstance(msg.data, str) else \
                         repr(msg.data[:200])
@@ -783,7 +800,7 @@ class MockTwitch:
                         c.violations.append((t, "ping", repr(msg.data)))
                         if c.closed is None:
                             await self._server_close(c, 4001)
-                    else:
+                    elif c.close_sent is None:
                         await ws.pong(msg.data)
                 elif msg.type == WSMsgType.PONG:
                     c.pongs.append((t, bytes(msg.data)))
@@ -793,14 +810,17 @@ class MockTwitch:
                 elif msg.type == WSMsgType.CLOSE:
                     c.client_close_code = msg.data
                     if c.closed is None:
+                        # the client closes: answer with the same code
                         c.closed = t
                         c.close_by = "client"
                         c.close_code = msg.data
                         c.close_reason = msg.extra
+                        try:
+                            await ws.close(code=msg.data or 1000)
+                        except Exception:
+                            pass
                     break
-                else:   # CLOSING (our close), CLOSED, ERROR
-                    if c.close_task is not None:
-                        await asyncio.shield(c.close_task)
+                else:   # CLOSED, ERROR: the TCP connection is gone
                     if c.closed is None:
                         c.closed = t
                         c.close_by = "client-drop"
@@ -839,27 +859,38 @@ class MockTwitch:
                     tr["disconnected_at"] = ts9()
 
     async def _server_close(self, c, code, reason=None, wait=True):
-        """Sends a close frame (code, reason) and completes the closing
-        handshake in a task of its own, so that whoever asked (a timer that
-        the end of the connection cancels) cannot cut it short."""
+        """Sends a close frame (code, reason); _drain then waits for the
+        client's Close (skipping Pongs still in flight) and a timer drops
+        the TCP connection if none comes within 2 s. (aiohttp's own close()
+        gives up at the first non-Close frame, so the frame is written
+        directly.)"""
         if c.closed is not None:
-            if c.close_task is not None:
-                await asyncio.shield(c.close_task)
             return
         reason = CLOSE_REASONS.get(code, "") if reason is None else reason
         c.closed = time.monotonic()
         c.close_by = "server"
         c.close_code = code
         c.close_reason = reason
-
-        async def _do():
+        ws = c.ws
+        writer = getattr(ws, "_writer", None)
+        c.close_sent = time.monotonic()
+        if writer is None or not hasattr(ws, "_reader"):   # other aiohttp
             try:
-                await c.ws.close(code=code, message=reason.encode())
+                await ws.close(code=code, message=reason.encode())
             except Exception:
                 pass
-        c.close_task = asyncio.ensure_future(_do())
-        if wait:
-            await asyncio.shield(c.close_task)
+            return
+        ws._closed = True       # no more sends; write_eof() won't close
+        try:
+            await writer.close(code, reason.encode())
+        except Exception:
+            pass
+        asyncio.get_event_loop().call_later(2.0, self._abort, c)
+
+    def _abort(self, c):
+        tr = c.request.transport if c.request is not None else None
+        if tr is not None and not tr.is_closing():
+            tr.abort()
 
     async def _delayed_close(self, c, after, code, reason):
         await asyncio.sleep(after)

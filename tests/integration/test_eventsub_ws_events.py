@@ -46,6 +46,9 @@ class EventsTest(unittest.TestCase):
         if self.sub_error:
             self.fail("subscribe to every event got no answer: %s"
                       % self.sub_error)
+        if not self.st.mock.connections():
+            self.fail("no EventSub connection after subscribing; the "
+                      "answer was %s" % self.sub_answer)
 
     # -------------------------------------------------------- helpers
     def send(self, typ, event, topic, message_id=None):

@@ -3,6 +3,7 @@ CONTRACT 4 dedupe, 7 timing): session_reconnect with events on both
 sockets during the overlap, keepalive silence, Ping/Pong, a refused
 reconnect_url, and the rule that the client sends nothing but Pongs."""
 
+import sys
 import time
 import uuid
 
@@ -118,6 +119,8 @@ class ReconnectTest(EsCase):
                           desc="a new connection to eventsub_url after "
                           "keepalive silence")
         silent = c2.opened - c1.last_text
+        sys.stderr.write("\n  keepalive %ds: new connection %.1fs after the "
+                         "last message\n" % (c1.keepalive, silent))
         self.assertGreaterEqual(silent, c1.keepalive - 0.2,
                                 "reconnected %.1fs after the last message, "
                                 "before the keepalive window ended" % silent)

@@ -199,6 +199,14 @@ class MockTest(unittest.TestCase):
                 self.assertEqual(w["payload"]["session"][
                     "keepalive_timeout_seconds"], 10)
                 await ws.close()
+                c = m.conn(w["payload"]["session"]["id"])
+                await asyncio.sleep(0.2)
+                self.assertEqual((c.close_by, c.close_code), ("client", 1000))
+                ws = await s.ws_connect(m.eventsub_url(None))
+                await recv_json(ws)
+                await ws.ping(b"client ping")
+                await recv_until_close(ws)
+                self.assertEqual(ws.close_code, 4001, "client Ping -> 4001")
                 ws = await s.ws_connect(m.eventsub_url(1))
                 w = await recv_json(ws)
                 self.assertEqual(w["payload"]["session"][
@@ -215,8 +223,7 @@ class MockTest(unittest.TestCase):
                 self.assertNotIn(ws.close_code, range(4000, 5000))
         self.run_async(go())
         v = m.violations()
-        self.assertEqual(len(v), 1, v)
-        self.assertEqual(v[0][2], "text")
+        self.assertEqual([x[2] for x in v], ["text", "ping"], v)
 
     def test_unused_4003(self):
         m = mt.MockTwitch(unused_timeout=1.0).start()
