@@ -164,3 +164,9 @@ br_timer_stop(struct br_timer *t)
 	if (t->loop != NULL)
 		lws_sul_cancel(&t->sul);
 }
+
+bool
+br_timer_pending(const struct br_timer *t)
+{
+	return t->loop != NULL && !lws_dll2_is_detached(&t->sul.list);
+}
