@@ -1,11 +1,9 @@
 /*
- * The EventSub WebSocket source: which EventSub subscriptions are wanted
- * for the channels held on the "websocket" transport, and getting them
- * created on the live session. reconcile() is the one place that decides
- * what to do next; every event (a request, a welcome, an answer, a lost
- * socket) changes the wants and calls it.
+ * The EventSub WebSocket source: getting the wanted subscriptions (see
+ * wants.h) created on the live session. reconcile() is the one place
+ * that decides what to do next; a request, a welcome, a Helix answer or a
+ * lost socket changes the wants and calls it.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,96 +12,10 @@
 #include "log.h"
 #include "util.h"
 
+#define AUTH_FAILED "the Twitch user token was refused and could not be " \
+	"refreshed: run `twitch2mqtt auth` or set a new twitch.access_token"
+
 static void reconcile(struct br_esws *es);
-static void settle(struct br_esws *es, struct want *w);
-
-/* ---- wants ---- */
-
-static struct want *
-want_add(struct br_esws *es, const char *login, const char *event,
-    const char *broadcaster_id, const struct br_es_spec *spec)
-{
-	struct want *w = br_xcalloc(1, sizeof *w);
-
-	w->serial = ++es->next_serial;
-	w->login = br_xstrdup(login);
-	w->event = br_xstrdup(event);
-	w->broadcaster_id = br_xstrdup(broadcaster_id);
-	w->spec = *spec;
-	w->next = es->wants;
-	es->wants = w;
-	return w;
-}
-
-static void
-want_free(struct want *w)
-{
-	free(w->login);
-	free(w->event);
-	free(w->broadcaster_id);
-	free(w->twitch_id);
-	free(w->reason);
-	free(w);
-}
-
-static struct want *
-want_by_serial(struct br_esws *es, uint64_t serial)
-{
-	for (struct want *w = es->wants; w; w = w->next)
-		if (w->serial == serial)
-			return w;
-	return NULL;
-}
-
-static bool
-want_is(const struct want *w, const char *login, const char *event)
-{
-	return strcmp(w->login, login) == 0 &&
-	    (event == NULL || strcmp(w->event, event) == 0);
-}
-
-static void
-set_reason(struct want *w, enum want_state st, const char *reason)
-{
-	w->st = st;
-	free(w->reason);
-	w->reason = reason ? br_xstrdup(reason) : NULL;
-}
-
-/* Wants that need a live session: anything not failed or revoked. */
-static bool
-need_session(const struct br_esws *es)
-{
-	for (const struct want *w = es->wants; w; w = w->next)
-		if (w->st != W_FAILED && w->st != W_REVOKED)
-			return true;
-	return false;
-}
-
-/* ---- statuses on the held subscription ---- */
-
-/* An event is enabled when every spec behind it is; failed (with the
- * first reason) when one failed; pending otherwise. */
-static const char *
-event_status(struct br_esws *es, const char *login, const char *event,
-    bool *settled)
-{
-	const char *bad = NULL;
-	bool all = true;
-
-	*settled = true;
-	for (struct want *w = es->wants; w; w = w->next) {
-		if (!want_is(w, login, event))
-			continue;
-		if (w->st == W_FAILED || w->st == W_REVOKED)
-			bad = bad ? bad : w->reason;
-		else if (w->st != W_ENABLED)
-			all = false, *settled = false;
-	}
-	if (bad != NULL)
-		return bad;
-	return all ? "enabled" : "pending";
-}
 
 static struct br_sub *
 held(struct br_esws *es, const char *login)
@@ -111,129 +23,30 @@ held(struct br_esws *es, const char *login)
 	return br_subs_find(es->subs, "websocket", login, NULL);
 }
 
-static bool
-update_status(struct br_esws *es, const char *login, const char *event)
-{
-	struct br_sub *sub = held(es, login);
-	bool settled;
-	const char *st = event_status(es, login, event, &settled);
-	const char *before;
-
-	if (sub == NULL || !settled)
-		return false;
-	before = br_sub_status(sub, event);
-	if (before != NULL && strcmp(before, st) == 0)
-		return false;
-	br_sub_set_status(sub, event, st);
-	return true;
-}
-
-static void
-request_finish(struct request *r, const char *error)
-{
-	struct br_esws *es = r->es;
-
-	for (struct request **p = &es->requests; *p; p = &(*p)->next) {
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
-	}
-	for (struct want *w = es->wants; w; w = w->next)
-		if (w->req == r)
-			w->req = NULL;
-	if (error == NULL)
-		for (size_t i = 0; i < r->n_events; i++)
-			update_status(es, r->sub->login, r->events[i]);
-	br_source_done done = r->done;
-	void *arg = r->arg;
-	for (size_t i = 0; i < r->n_events; i++)
-		free(r->events[i]);
-	free(r->events);
-	free(r);
-	done(arg, error);
-}
-
-/* A want reached enabled, failed or revoked. */
-static void
-settle(struct br_esws *es, struct want *w)
-{
-	struct request *r = w->req;
-
-	if (r != NULL) {
-		w->req = NULL;
-		if (--r->outstanding == 0)
-			request_finish(r, NULL);
-		return;
-	}
-	if (update_status(es, w->login, w->event))
-		es->hooks.changed(es->hooks.ctx);
-}
-
-static void
-fail_all(struct br_esws *es, const char *reason)
-{
-	for (struct want *w = es->wants; w; w = w->next) {
-		if (w->st != W_NEW && w->st != W_POSTING)
-			continue;
-		set_reason(w, W_FAILED, reason);
-		settle(es, w);
-	}
-}
-
-/* ---- Helix ---- */
-
-struct call {
-	struct br_esws *es;
-	uint64_t serial;
-	char *session_id;
-};
-
 static const char *
 token_for(struct br_esws *es, const char *login)
 {
-	struct br_sub *sub = held(es, login);
+	struct br_sub *sub = login ? held(es, login) : NULL;
 	if (sub != NULL && sub->token != NULL)
 		return sub->token;
 	return br_auth_user_token(es->auth);
 }
 
-static const char *
-helix_message(const struct br_helix_response *res)
-{
-	const char *m = json_string_value(json_object_get(res->json, "message"));
-	return m != NULL ? m : res->error ? res->error : "no message";
-}
+/* ---- Helix: creating and deleting ---- */
 
 static void
-failure_reason(const struct br_helix_response *res, char *buf, size_t size)
+after_refresh(void *arg, bool ok)
 {
-	const char *m = helix_message(res);
+	struct br_esws *es = arg;
 
-	switch (res->status) {
-	case 0:
-		snprintf(buf, size, "failed: Twitch API unreachable (%s)", m);
-		break;
-	case 403:
-		snprintf(buf, size, "failed: missing scope or authorization "
-		    "(403: %s)", m);
-		break;
-	case 429:
-		snprintf(buf, size, "failed: quota or limit reached (429: %s)", m);
-		break;
-	case 410:
-		snprintf(buf, size, "failed: this type or version was removed "
-		    "by Twitch (410: %s)", m);
-		break;
-	default:
-		snprintf(buf, size, "failed: %ld: %s", res->status, m);
-		break;
-	}
+	es->refreshing = false;
+	if (!ok)
+		br_wants_fail_pending(es->wants, "failed: authorization failed ("
+		    AUTH_FAILED ")");
+	reconcile(es);
 }
 
-static void after_refresh(void *arg, bool ok);
-
-/* One refresh for all wants that met a 401; they are tried again after
+/* One refresh for every want that met a 401; they are tried again after
  * it, or fail with it. */
 static void
 need_refresh(struct br_esws *es)
@@ -245,23 +58,7 @@ need_refresh(struct br_esws *es)
 }
 
 static void
-after_refresh(void *arg, bool ok)
-{
-	struct br_esws *es = arg;
-
-	es->refreshing = false;
-	if (!ok) {
-		fail_all(es, "failed: authorization failed (the user token was "
-		    "refused and could not be refreshed; run `twitch2mqtt "
-		    "auth` or set a new twitch.access_token)");
-		reconcile(es);
-		return;
-	}
-	reconcile(es);
-}
-
-static void
-delete_created(struct br_esws *es, const char *login, const char *id)
+delete_at_twitch(struct br_esws *es, const char *login, const char *id)
 {
 	char *path = br_xasprintf("/eventsub/subscriptions?id=%s", id);
 	br_helix_api(es->helix, "DELETE", path, token_for(es, login), NULL,
@@ -269,40 +66,51 @@ delete_created(struct br_esws *es, const char *login, const char *id)
 	free(path);
 }
 
+struct call {
+	struct br_esws *es;
+	uint64_t serial;
+	char *session_id;
+};
+
+static bool
+same_session(struct br_esws *es, const char *session_id)
+{
+	return es->active != NULL && es->active->session_id != NULL &&
+	    strcmp(es->active->session_id, session_id) == 0;
+}
+
 static void
 created(void *arg, const struct br_helix_response *res)
 {
 	struct call *call = arg;
 	struct br_esws *es = call->es;
-	struct want *w = want_by_serial(es, call->serial);
+	struct br_want *w = br_wants_by_serial(es->wants, call->serial);
 	json_t *data = json_array_get(json_object_get(res->json, "data"), 0);
 	const char *id = json_string_value(json_object_get(data, "id"));
 	char reason[512];
 
-	/* Unsubscribed meanwhile, or the session went: not ours to keep. */
-	bool stale = w == NULL || w->st != W_POSTING || es->active == NULL ||
-	    strcmp(es->active->session_id, call->session_id) != 0;
-	if (stale) {
-		if (res->status == 202 && id != NULL && w == NULL)
-			delete_created(es, call->session_id, id);
+	if (w == NULL || w->st != BR_WANT_POSTING ||
+	    !same_session(es, call->session_id)) {
+		/* Unsubscribed meanwhile: don't leave it behind at Twitch. */
+		if (w == NULL && res->status == 202 && id != NULL)
+			delete_at_twitch(es, NULL, id);
 		goto out;
 	}
 	if (res->status == 202 || res->status == 409) {
 		free(w->twitch_id);
 		w->twitch_id = id ? br_xstrdup(id) : NULL;
-		set_reason(w, W_ENABLED, NULL);
 		br_backoff_reset(&es->backoff);
-		settle(es, w);
-	} else if (res->status == 401 && !w->retried_auth) {
+		br_wants_set(es->wants, w, BR_WANT_ENABLED, NULL);
+	} else if (res->status == 401 && !w->retried_auth &&
+	    held(es, w->login) != NULL && held(es, w->login)->token == NULL) {
 		w->retried_auth = true;
-		w->st = W_NEW;
+		w->st = BR_WANT_NEW;
 		need_refresh(es);
 	} else {
-		failure_reason(res, reason, sizeof reason);
+		br_wants_failure(res, reason, sizeof reason);
 		log_warn("esws: %s for %s (%s v%s): %s", w->event, w->login,
 		    w->spec.type, w->spec.version, reason);
-		set_reason(w, W_FAILED, reason);
-		settle(es, w);
+		br_wants_set(es->wants, w, BR_WANT_FAILED, reason);
 	}
 out:
 	free(call->session_id);
@@ -310,7 +118,7 @@ out:
 }
 
 static void
-post_create(struct br_esws *es, struct want *w)
+post_create(struct br_esws *es, struct br_want *w)
 {
 	const char *user = br_auth_user_id(es->auth);
 	json_t *cond = br_eventsub_condition(&w->spec, w->broadcaster_id,
@@ -324,7 +132,7 @@ post_create(struct br_esws *es, struct want *w)
 	call->es = es;
 	call->serial = w->serial;
 	call->session_id = br_xstrdup(es->active->session_id);
-	w->st = W_POSTING;
+	w->st = BR_WANT_POSTING;
 	br_helix_api(es->helix, "POST", "/eventsub/subscriptions",
 	    token_for(es, w->login), body, created, call);
 }
@@ -334,8 +142,7 @@ post_create(struct br_esws *es, struct want *w)
 static void
 retry_fired(void *arg)
 {
-	struct br_esws *es = arg;
-	reconcile(es);
+	reconcile(arg);
 }
 
 static void
@@ -351,7 +158,7 @@ reconcile(struct br_esws *es)
 {
 	if (es->stopped)
 		return;
-	if (!need_session(es)) {
+	if (!br_wants_live(es->wants)) {
 		/* An empty session is closed by Twitch (4003): don't keep one. */
 		if (es->conns != NULL)
 			esws_drop_all(es);
@@ -367,8 +174,8 @@ reconcile(struct br_esws *es)
 	if (es->refreshing || (br_auth_has_user(es->auth) &&
 	    br_auth_user_id(es->auth) == NULL))
 		return;
-	for (struct want *w = es->wants; w; w = w->next)
-		if (w->st == W_NEW)
+	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next)
+		if (w->st == BR_WANT_NEW)
 			post_create(es, w);
 }
 
@@ -389,38 +196,19 @@ esws_on_welcome(struct br_esws *es, struct esws_conn *c)
 	}
 	log_info("esws: session %s welcomed (keepalive %ld s)", c->session_id,
 	    c->keepalive_s);
-	for (struct want *w = es->wants; w; w = w->next) {
-		if (w->st == W_ENABLED || w->st == W_POSTING) {
+	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next) {
+		if (w->st == BR_WANT_ENABLED || w->st == BR_WANT_POSTING) {
 			free(w->twitch_id);
 			w->twitch_id = NULL;
-			w->st = W_NEW;
+			w->st = BR_WANT_NEW;
 			w->retried_auth = false;
 		}
 	}
 	if (es->reconnects > 0)
 		es->hooks.event(es->hooks.ctx, "source_up", ESWS_SOURCE, NULL,
-		    NULL, "the EventSub WebSocket session is back; "
-		    "re-creating its subscriptions");
+		    br_wants_events(es->wants), "the EventSub WebSocket session "
+		    "is back; re-creating its subscriptions");
 	reconcile(es);
-}
-
-static json_t *
-events_of_all(struct br_esws *es)
-{
-	json_t *a = json_array();
-	for (struct want *w = es->wants; w; w = w->next) {
-		json_t *name = json_string(w->event);
-		size_t i;
-		json_t *v;
-		bool dup = false;
-		json_array_foreach(a, i, v)
-			dup = dup || json_equal(v, name);
-		if (dup)
-			json_decref(name);
-		else
-			json_array_append_new(a, name);
-	}
-	return a;
 }
 
 void
@@ -432,13 +220,11 @@ esws_on_lost(struct br_esws *es, struct esws_conn *c, int code)
 		return;
 	if (es->active != NULL && es->active != c)
 		return;         /* an old socket after a migration, or a spare */
-	if (c->migration && !c->welcomed && es->active != NULL)
-		return;         /* the old session is still there */
 	es->active = NULL;
-	for (struct want *w = es->wants; w; w = w->next)
-		if (w->st == W_ENABLED || w->st == W_POSTING)
-			w->st = W_NEW;
-	if (!need_session(es))
+	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next)
+		if (w->st == BR_WANT_POSTING)
+			w->st = BR_WANT_NEW;
+	if (!br_wants_live(es->wants))
 		return;
 	es->reconnects++;
 	br_metrics_add(es->metrics, "twitch2mqtt_reconnects_total", 1, "source",
@@ -447,7 +233,7 @@ esws_on_lost(struct br_esws *es, struct esws_conn *c, int code)
 	    "(%s%d); reconnecting and re-creating its subscriptions",
 	    code ? "close code " : "no close code, ", code);
 	es->hooks.event(es->hooks.ctx, "reconnect", ESWS_SOURCE, NULL,
-	    events_of_all(es), detail);
+	    br_wants_events(es->wants), detail);
 	if (code == 4001)
 		log_error("esws: Twitch says we sent it a message (4001); this "
 		    "is a bug in twitch2mqtt");
@@ -460,24 +246,22 @@ on_revocation(struct br_esws *es, struct br_es_frame *f)
 	json_t *sub = json_object_get(f->payload, "subscription");
 	const char *id = json_string_value(json_object_get(sub, "id"));
 	const char *status = json_string_value(json_object_get(sub, "status"));
+	struct br_want *w = br_wants_by_twitch_id(es->wants, id);
 	char reason[256], detail[512];
 
-	for (struct want *w = es->wants; w && id; w = w->next) {
-		if (w->twitch_id == NULL || strcmp(w->twitch_id, id) != 0)
-			continue;
-		snprintf(reason, sizeof reason, "revoked: %s",
-		    status ? status : "unknown");
-		set_reason(w, W_REVOKED, reason);
-		snprintf(detail, sizeof detail, "Twitch revoked %s (%s) for %s: "
-		    "%s", w->event, w->spec.type, w->login,
-		    status ? status : "no reason given");
-		log_warn("esws: %s", detail);
-		es->hooks.event(es->hooks.ctx, "revoked", ESWS_SOURCE, w->login,
-		    json_pack("[s]", w->event), detail);
-		settle(es, w);
+	if (w == NULL) {
+		log_warn("esws: a revocation for a subscription we do not hold");
 		return;
 	}
-	log_warn("esws: a revocation for a subscription we do not know");
+	if (status == NULL)
+		status = "no reason given";
+	snprintf(reason, sizeof reason, "revoked: %s", status);
+	snprintf(detail, sizeof detail, "Twitch revoked %s (%s) for %s: %s",
+	    w->event, w->spec.type, w->login, status);
+	log_warn("esws: %s", detail);
+	es->hooks.event(es->hooks.ctx, "revoked", ESWS_SOURCE, w->login,
+	    json_pack("[s]", w->event), detail);
+	br_wants_set(es->wants, w, BR_WANT_REVOKED, reason);
 }
 
 void
@@ -485,23 +269,21 @@ esws_on_frame(struct br_esws *es, struct esws_conn *c, struct br_es_frame *f)
 {
 	struct br_event *ev = NULL;
 	char err[256];
+	int rc;
 
 	switch (f->kind) {
-	case BR_ES_KEEPALIVE:
-		break;
-	case BR_ES_NOTIFICATION: {
-		int rc = br_eventsub_normalize(f->payload, f->message_id,
+	case BR_ES_NOTIFICATION:
+		rc = br_eventsub_normalize(f->payload, f->message_id,
 		    f->timestamp, ESWS_SOURCE, &ev, err, sizeof err);
-		if (rc == 0)
+		if (rc == 0) {
 			br_bus_submit(es->bus, ev);
-		else if (rc < 0) {
+		} else if (rc < 0) {
 			log_warn("esws: skipping a notification: %s", err);
 			br_metrics_add(es->metrics,
 			    "twitch2mqtt_events_dropped_total", 1, "reason",
 			    "malformed", NULL);
 		}
 		break;
-	}
 	case BR_ES_RECONNECT:
 		if (f->reconnect_url == NULL) {
 			log_warn("esws: session_reconnect without a URL");
@@ -513,29 +295,31 @@ esws_on_frame(struct br_esws *es, struct esws_conn *c, struct br_es_frame *f)
 	case BR_ES_REVOCATION:
 		on_revocation(es, f);
 		break;
-	case BR_ES_WELCOME:
-	case BR_ES_UNKNOWN:
-		log_debug("esws: ignoring a %s message", f->message_type);
+	default:
+		log_debug("esws: %s message", f->message_type);
 		break;
 	}
 }
 
 /* ---- the source interface ---- */
 
-static void add_wants(struct request *r);
-static void lookup(struct request *r);
+#define REQUEST_DEADLINE_MS 20000
 
+/* A subscribe request is answered within the deadline even when no
+ * session comes up: what is still waiting then has failed. */
 static void
-lookup_again(void *arg, bool ok)
+deadline_fired(void *arg)
 {
-	struct request *r = arg;
+	struct br_esws *es = arg;
 
-	if (ok)
-		lookup(r);
-	else
-		request_finish(r, "the Twitch user token was refused and could "
-		    "not be refreshed: run `twitch2mqtt auth` or set a new "
-		    "twitch.access_token");
+	for (struct br_want *w = br_wants_first(es->wants), *next; w; w = next) {
+		next = w->next;
+		if (w->req != NULL && (w->st == BR_WANT_NEW ||
+		    w->st == BR_WANT_POSTING))
+			br_wants_set(es->wants, w, BR_WANT_FAILED, "failed: no "
+			    "EventSub WebSocket session came up in time (see "
+			    "the log); subscribe again once Twitch is reachable");
+	}
 }
 
 static const char *
@@ -545,32 +329,60 @@ field_or(json_t *o, const char *key, const char *fallback)
 	return v != NULL && *v != '\0' ? v : fallback;
 }
 
+struct lookup {
+	struct br_esws *es;
+	struct br_wants_req *req;
+};
+
+static void lookup(struct br_esws *es, struct br_wants_req *r);
+
+static void
+lookup_again(void *arg, bool ok)
+{
+	struct lookup *l = arg;
+
+	if (ok)
+		lookup(l->es, l->req);
+	else
+		br_wants_finish(l->es->wants, l->req, AUTH_FAILED);
+	free(l);
+}
+
+static void
+expand(struct br_esws *es, struct br_wants_req *r)
+{
+	if (br_wants_expand(es->wants, r) > 0)
+		reconcile(es);
+}
+
 static void
 resolved(void *arg, const struct br_helix_response *res)
 {
-	struct request *r = arg;
-	struct br_esws *es = r->es;
-	struct br_sub *sub = r->sub;
+	struct lookup *l = arg;
+	struct br_esws *es = l->es;
+	struct br_wants_req *r = l->req;
+	struct br_sub *sub = br_wants_req_sub(r);
 	json_t *u = json_array_get(json_object_get(res->json, "data"), 0);
-	const char *who = sub->login ? sub->login : sub->id;
-	char msg[512];
+	char who[64], msg[512];
 
-	if (res->status == 401 && !r->retried_auth && r->sub->token == NULL) {
-		r->retried_auth = true;
-		br_auth_refresh(es->auth, lookup_again, r);
+	snprintf(who, sizeof who, "%s", sub->login ? sub->login : sub->id);
+	if (res->status == 401 && sub->token == NULL &&
+	    !br_wants_req_retried(r)) {
+		br_auth_refresh(es->auth, lookup_again, l);
 		return;
 	}
+	free(l);
 	if (res->status != 200) {
 		snprintf(msg, sizeof msg, "could not look up channel '%s': "
 		    "Twitch answered %ld (%s)", who, res->status,
-		    helix_message(res));
-		request_finish(r, msg);
+		    br_helix_message(res));
+		br_wants_finish(es->wants, r, msg);
 		return;
 	}
 	if (!json_is_object(u)) {
 		snprintf(msg, sizeof msg, "unknown channel '%s': Twitch has no "
 		    "user by that %s", who, sub->login ? "login" : "id");
-		request_finish(r, msg);
+		br_wants_finish(es->wants, r, msg);
 		return;
 	}
 	char *id = br_xstrdup(field_or(u, "id", ""));
@@ -582,56 +394,25 @@ resolved(void *arg, const struct br_helix_response *res)
 	sub->id = id;
 	sub->login = login;
 	sub->name = name;
-	add_wants(r);
+	expand(es, r);
 }
 
 /* The channel's id and display name, from Helix /users. */
 static void
-lookup(struct request *r)
+lookup(struct br_esws *es, struct br_wants_req *r)
 {
-	struct br_sub *sub = r->sub;
+	struct br_sub *sub = br_wants_req_sub(r);
+	struct lookup *l = br_xcalloc(1, sizeof *l);
 	char *enc = br_urlencode(sub->login ? sub->login : sub->id);
 	char *path = br_xasprintf("/users?%s=%s", sub->login ? "login" : "id",
 	    enc);
 
-	br_helix_api(r->es->helix, "GET", path, sub->token ? sub->token :
-	    br_auth_user_token(r->es->auth), NULL, resolved, r);
+	l->es = es;
+	l->req = r;
+	br_helix_api(es->helix, "GET", path, sub->token ? sub->token :
+	    br_auth_user_token(es->auth), NULL, resolved, l);
 	free(path);
 	free(enc);
-}
-
-static void
-add_wants(struct request *r)
-{
-	struct br_esws *es = r->es;
-	struct br_es_spec specs[BR_ES_MAX_SPECS];
-
-	for (size_t i = 0; i < r->n_events; i++) {
-		/* Asked again: whatever failed before is forgotten. */
-		for (struct want **p = &es->wants; *p;) {
-			struct want *w = *p;
-			if (want_is(w, r->sub->login, r->events[i])) {
-				*p = w->next;
-				want_free(w);
-			} else {
-				p = &w->next;
-			}
-		}
-		size_t n = br_eventsub_specs(r->events[i], specs);
-		for (size_t k = 0; k < n; k++) {
-			struct want *w = want_add(es, r->sub->login, r->events[i],
-			    r->sub->id, &specs[k]);
-			w->req = r;
-			r->outstanding++;
-		}
-		if (n == 0)
-			br_sub_set_status(r->sub, r->events[i],
-			    "failed: not an EventSub type");
-	}
-	if (r->outstanding == 0)
-		request_finish(r, NULL);
-	else
-		reconcile(es);
 }
 
 static const char *
@@ -645,24 +426,23 @@ esws_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
 		    "`twitch2mqtt auth`, or set twitch.access_token, or give "
 		    "\"token\" in the request";
 	if (sub->token == NULL && br_auth_failed(es->auth))
-		return "the Twitch user token was refused and could not be "
-		    "refreshed: run `twitch2mqtt auth` or set a new "
-		    "twitch.access_token";
-	struct request *r = br_xcalloc(1, sizeof *r);
-	r->es = es;
-	r->sub = sub;
-	r->done = done;
-	r->arg = arg;
-	r->events = br_xcalloc(n, sizeof *r->events);
-	for (size_t i = 0; i < n; i++)
-		r->events[r->n_events++] = br_xstrdup(events[i]);
-	r->next = es->requests;
-	es->requests = r;
+		return AUTH_FAILED;
+	struct br_wants_req *r = br_wants_request(es->wants, sub, events, n,
+	    done, arg);
+	br_timer_start(&es->deadline, REQUEST_DEADLINE_MS);
 	if (sub->id == NULL || sub->name == NULL)
-		lookup(r);
+		lookup(es, r);
 	else
-		add_wants(r);
+		expand(es, r);
 	return NULL;
+}
+
+static void
+gone(void *arg, struct br_want *w)
+{
+	struct br_esws *es = arg;
+	if (es->active != NULL)
+		delete_at_twitch(es, w->login, w->twitch_id);
 }
 
 static void
@@ -671,19 +451,8 @@ esws_unsubscribe(void *impl, struct br_sub *sub, char *const *events,
 {
 	struct br_esws *es = impl;
 
-	for (size_t i = 0; i < n; i++) {
-		for (struct want **p = &es->wants; *p;) {
-			struct want *w = *p;
-			if (!want_is(w, sub->login, events[i])) {
-				p = &w->next;
-				continue;
-			}
-			if (w->twitch_id != NULL && es->active != NULL)
-				delete_created(es, w->login, w->twitch_id);
-			*p = w->next;
-			want_free(w);
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		br_wants_remove(es->wants, sub->login, events[i], gone, es);
 	reconcile(es);
 }
 
@@ -692,7 +461,7 @@ esws_status(void *impl)
 {
 	struct br_esws *es = impl;
 
-	if (!need_session(es))
+	if (!br_wants_live(es->wants))
 		return "idle";
 	if (es->active != NULL)
 		return "up";
@@ -733,8 +502,10 @@ br_esws_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	es->hooks = *hooks;
 	es->url = br_xstrdup(opts->url);
 	es->ca_file = opts->ca_file ? br_xstrdup(opts->ca_file) : NULL;
+	es->wants = br_wants_new(subs, "websocket", hooks);
 	br_backoff_init(&es->backoff, 500, 60000, br_random64());
 	br_timer_init(&es->retry, loop, retry_fired, es);
+	br_timer_init(&es->deadline, loop, deadline_fired, es);
 	if (esws_vhost_init(es) < 0) {
 		log_error("esws: cannot create the client vhost");
 		br_esws_free(es);
@@ -748,6 +519,7 @@ br_esws_stop(struct br_esws *es)
 {
 	es->stopped = true;
 	br_timer_stop(&es->retry);
+	br_timer_stop(&es->deadline);
 	esws_drop_all(es);
 }
 
@@ -757,25 +529,14 @@ br_esws_free(struct br_esws *es)
 	if (es == NULL)
 		return;
 	br_timer_stop(&es->retry);
+	br_timer_stop(&es->deadline);
 	/* Sockets outlive us until the context goes; they must not call
 	 * back into freed memory. */
 	for (struct esws_conn *c = es->conns; c; c = c->next) {
 		c->es = NULL;
 		br_timer_stop(&c->watchdog);
 	}
-	while (es->requests != NULL) {
-		struct request *r = es->requests;
-		es->requests = r->next;
-		for (size_t i = 0; i < r->n_events; i++)
-			free(r->events[i]);
-		free(r->events);
-		free(r);
-	}
-	while (es->wants != NULL) {
-		struct want *w = es->wants;
-		es->wants = w->next;
-		want_free(w);
-	}
+	br_wants_free(es->wants);
 	free(es->url);
 	free(es->ca_file);
 	free(es);

@@ -10,6 +10,7 @@
 #include "backoff.h"
 #include "esws.h"
 #include "eventsub.h"
+#include "wants.h"
 
 #define ESWS_SOURCE "eventsub-websocket"
 #define ESWS_FRAME_MAX (1024 * 1024)
@@ -30,34 +31,6 @@ struct esws_conn {
 	int close_code;
 };
 
-enum want_state { W_NEW, W_POSTING, W_ENABLED, W_FAILED, W_REVOKED };
-
-/* One EventSub subscription we want for (channel, event). */
-struct want {
-	struct want *next;
-	uint64_t serial;        /* finds it again from a Helix answer */
-	char *login, *event, *broadcaster_id;
-	struct br_es_spec spec;
-	char *twitch_id;        /* on the current session, once created */
-	enum want_state st;
-	char *reason;           /* "failed: ...", "revoked: ..." */
-	struct request *req;    /* the subscribe request waiting, or NULL */
-	bool retried_auth;      /* one refresh per want and request */
-};
-
-/* A subscribe request waiting on Helix. */
-struct request {
-	struct request *next;
-	struct br_esws *es;
-	struct br_sub *sub;     /* busy while we hold it: it cannot go away */
-	char **events;
-	size_t n_events;
-	int outstanding;
-	bool retried_auth;
-	br_source_done done;
-	void *arg;
-};
-
 struct br_esws {
 	struct br_loop *loop;
 	struct br_bus *bus;
@@ -70,11 +43,10 @@ struct br_esws {
 	struct lws_vhost *vhost;
 	struct esws_conn *conns;
 	struct esws_conn *active;       /* the welcomed session */
-	struct want *wants;
-	struct request *requests;
-	uint64_t next_serial;
+	struct br_wants *wants;
 	struct br_backoff backoff;
 	struct br_timer retry;
+	struct br_timer deadline;       /* for requests waiting on a session */
 	bool stopped, refreshing;
 	unsigned reconnects;
 };
