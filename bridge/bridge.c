@@ -279,6 +279,25 @@ auth_ready(void *ctx)
 }
 
 static int
+add_webhooks(struct bridge *b, const struct br_source_hooks *sh)
+{
+	struct br_config *c = b->cfg;
+	struct br_whsrc_options wo = { c->webhook.path, c->webhook.public_url,
+		c->webhook.secret, c->twitch.api_url,
+		c->twitch.client_id[0] != '\0' && c->twitch.client_secret[0] != '\0' };
+
+	if (c->webhook.public_url[0] != '\0' &&
+	    strncmp(c->webhook.public_url, "https://", 8) != 0)
+		log_warn("bridge: webhook.public_url is not https: Twitch only "
+		    "calls https on port 443 (fine behind a proxy or in tests)");
+	b->whsrc = br_whsrc_new(b->loop, b->bus, b->helix, b->auth, b->subs,
+	    b->metrics, b->http, &wo, sh);
+	b->sources[b->n_sources++] = br_whsrc_webhook(b->whsrc);
+	b->sources[b->n_sources++] = br_whsrc_websub(b->whsrc);
+	return 0;
+}
+
+static int
 add_twitch(struct bridge *b)
 {
 	struct br_config *c = b->cfg;
@@ -300,7 +319,7 @@ add_twitch(struct bridge *b)
 	if (b->esws == NULL)
 		return -1;
 	b->sources[b->n_sources++] = br_esws_source(b->esws);
-	return 0;
+	return add_webhooks(b, &sh);
 }
 
 static int
@@ -411,15 +430,15 @@ bridge_new(struct br_config *cfg, const struct bridge_options *opts)
 	b->bus = br_bus_new(b->sink, b->metrics, &bo);
 	b->subs = br_subs_new(cfg->bridge.state_dir);
 	br_subs_load(b->subs);
-	if (add_sources(b) < 0)
-		goto fail;
-	bridge_control_env(b, &env);
-	b->control = br_control_new(&env);
 	if (cfg->http.listen[0] != '\0') {
 		if ((b->http = br_http_new(b->loop, cfg->http.listen)) == NULL)
 			goto fail;
 		bridge_http_routes(b);
 	}
+	if (add_sources(b) < 0)
+		goto fail;
+	bridge_control_env(b, &env);
+	b->control = br_control_new(&env);
 	br_sink_mqtt_load(b->mqtt, b->pending_path);
 	hold_channels(b);
 	br_timer_init(&b->tick, b->loop, tick, b);
@@ -456,6 +475,7 @@ bridge_free(struct bridge *b)
 	br_http_free(b->http);
 	br_helix_free(b->helix);        /* first: no Helix answer after this */
 	br_esws_free(b->esws);
+	br_whsrc_free(b->whsrc);
 	br_auth_free(b->auth);
 	br_demo_free(b->demo);
 	br_sink_mqtt_free(b->mqtt);     /* paho first: no callback after this */

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "sink_mqtt.h"
 #include "subs.h"
+#include "whsrc.h"
 #include "util.h"
 
 #define BR_MAX_SOURCES 8
@@ -46,6 +47,7 @@ struct bridge {
 	struct br_helix *helix;
 	struct br_auth *auth;
 	struct br_esws *esws;
+	struct br_whsrc *whsrc;
 	struct br_source sources[BR_MAX_SOURCES];
 	size_t n_sources;
 	struct br_http *http;

@@ -502,7 +502,7 @@ br_esws_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	es->hooks = *hooks;
 	es->url = br_xstrdup(opts->url);
 	es->ca_file = opts->ca_file ? br_xstrdup(opts->ca_file) : NULL;
-	es->wants = br_wants_new(subs, "websocket", hooks);
+	es->wants = br_wants_new(subs, "websocket", hooks, NULL);
 	br_backoff_init(&es->backoff, 500, 60000, br_random64());
 	br_timer_init(&es->retry, loop, retry_fired, es);
 	br_timer_init(&es->deadline, loop, deadline_fired, es);

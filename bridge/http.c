@@ -309,7 +309,12 @@ br_http_query(const struct br_http_request *req, const char *name, char *buf,
     size_t size)
 {
 	struct conn *c = req->conn;
-	const char *v = lws_get_urlarg_by_name(c->wsi, name, buf, (int)size);
+	char key[128];
+
+	/* lws matches the "name=" prefix of each decoded argument. */
+	if (snprintf(key, sizeof key, "%s=", name) >= (int)sizeof key)
+		return -1;
+	const char *v = lws_get_urlarg_by_name(c->wsi, key, buf, (int)size);
 	if (v == NULL)
 		return -1;
 	memmove(buf, v, strlen(v) + 1);

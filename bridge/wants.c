@@ -25,6 +25,7 @@ struct br_wants {
 	struct br_subs *subs;
 	char *transport;
 	struct br_source_hooks hooks;
+	br_wants_specs_fn specs;
 	struct br_want *list;
 	struct br_wants_req *requests;
 	uint64_t next_serial;
@@ -32,10 +33,11 @@ struct br_wants {
 
 struct br_wants *
 br_wants_new(struct br_subs *subs, const char *transport,
-    const struct br_source_hooks *hooks)
+    const struct br_source_hooks *hooks, br_wants_specs_fn specs)
 {
 	struct br_wants *ws = br_xcalloc(1, sizeof *ws);
 
+	ws->specs = specs ? specs : br_eventsub_specs;
 	ws->subs = subs;
 	ws->transport = br_xstrdup(transport);
 	ws->hooks = *hooks;
@@ -252,7 +254,7 @@ br_wants_expand(struct br_wants *ws, struct br_wants_req *r)
 	for (size_t i = 0; i < r->n_events; i++) {
 		/* Asked again: whatever failed before is forgotten. */
 		drop_matching(ws, r->sub->login, r->events[i], NULL, NULL);
-		size_t n = br_eventsub_specs(r->events[i], specs);
+		size_t n = ws->specs(r->events[i], specs);
 		for (size_t k = 0; k < n; k++) {
 			struct br_want *w = br_xcalloc(1, sizeof *w);
 			w->serial = ++ws->next_serial;
@@ -287,18 +289,25 @@ br_wants_set(struct br_wants *ws, struct br_want *w, enum br_want_state st,
 	w->st = st;
 	free(w->reason);
 	w->reason = reason ? br_xstrdup(reason) : NULL;
-	/* A request waits for a verdict on each want; webhook verification
-	 * pending is one too (the answer reports it). */
-	bool verdict = final(st) || st == BR_WANT_VERIFYING;
-	if (r != NULL && verdict) {
-		w->req = NULL;
-		if (--r->outstanding == 0)
-			br_wants_finish(ws, r, NULL);
+	if (r != NULL && final(st)) {
+		br_wants_release(ws, w);
 		return;
 	}
-	if ((verdict || was_final) && r == NULL &&
+	if ((final(st) || was_final) && r == NULL &&
 	    update_status(ws, w->login, w->event))
 		ws->hooks.changed(ws->hooks.ctx);
+}
+
+void
+br_wants_release(struct br_wants *ws, struct br_want *w)
+{
+	struct br_wants_req *r = w->req;
+
+	if (r == NULL)
+		return;
+	w->req = NULL;
+	if (--r->outstanding == 0)
+		br_wants_finish(ws, r, NULL);
 }
 
 void

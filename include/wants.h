@@ -38,12 +38,19 @@ struct br_want {
 	char *reason;           /* "failed: ...", "revoked: ..." */
 	struct br_wants_req *req; /* the subscribe request waiting, or NULL */
 	bool retried_auth;      /* one token refresh per want */
+	int64_t until_ms;       /* WebSub: when the lease ends */
 };
 
 struct br_wants;
 
+/* What stands behind an event name on this transport (EventSub specs by
+ * default: br_eventsub_specs). */
+typedef size_t (*br_wants_specs_fn)(const char *event,
+                                    struct br_es_spec *out);
+
 struct br_wants *br_wants_new(struct br_subs *subs, const char *transport,
-                              const struct br_source_hooks *hooks);
+                              const struct br_source_hooks *hooks,
+                              br_wants_specs_fn specs);
 void br_wants_free(struct br_wants *ws);
 
 struct br_want *br_wants_first(struct br_wants *ws);
@@ -75,6 +82,10 @@ void br_wants_finish(struct br_wants *ws, struct br_wants_req *r,
  * it: its request moves on, or the held status is updated. */
 void br_wants_set(struct br_wants *ws, struct br_want *w,
                   enum br_want_state st, const char *reason);
+
+/* Lets a want's request be answered without a final state (a webhook
+ * still being verified shows as pending). */
+void br_wants_release(struct br_wants *ws, struct br_want *w);
 
 /* Every want still NEW or POSTING fails with reason. */
 void br_wants_fail_pending(struct br_wants *ws, const char *reason);
