@@ -431,7 +431,9 @@ bridge_new(struct br_config *cfg, const struct bridge_options *opts)
 	b->subs = br_subs_new(cfg->bridge.state_dir);
 	br_subs_load(b->subs);
 	if (cfg->http.listen[0] != '\0') {
-		if ((b->http = br_http_new(b->loop, cfg->http.listen)) == NULL)
+		b->http = br_http_new(b->loop, cfg->http.listen,
+		    cfg->http.cert_file, cfg->http.key_file);
+		if (b->http == NULL)
 			goto fail;
 		bridge_http_routes(b);
 	}
