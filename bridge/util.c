@@ -144,8 +144,8 @@ br_parse_time(const char *s, int64_t *unix_ms)
 				ms += (*p - '0') * scale;
 				scale /= 10;
 			}
-			if (n > 9)
-				return -1;
+			if (n >= 9)
+				return -1;      /* a tenth digit */
 		}
 		if (n == 0)
 			return -1;

@@ -47,6 +47,9 @@ struct br_problems {
 	size_t n;
 };
 void br_problems_free(struct br_problems *p);
+/* Appends one formatted sentence. */
+void br_problems_add(struct br_problems *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* path NULL: $TWITCH2MQTT_CONFIG, then ./twitch2mqtt.json if it exists,
  * else no file. envp: the environment to read (NULL-terminated). Returns
@@ -57,6 +60,12 @@ void br_config_free(struct br_config *cfg);
 
 /* True when Twitch credentials of any kind are configured. */
 bool br_config_has_twitch(const struct br_config *cfg);
+
+/* Splits http.listen: "host:port", ":port" (host "": every address) or
+ * "[v6addr]:port" (host without the brackets). 0, or -1 when listen is
+ * not of that form or the port is not 1-65535. */
+int br_config_listen_split(const char *listen, char *host, size_t size,
+                           int *port);
 
 /* The configuration without secrets, for <base>/bridge/info. Returns a
  * new reference. */

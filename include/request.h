@@ -29,7 +29,8 @@ struct br_request {
 
 	char *channel;        /* lower-cased login, or NULL if only an id */
 	char *channel_id;     /* digits, or NULL */
-	char *transport;      /* "websocket" (default), "webhook", "pubsub", "websub", "demo" */
+	char *transport;      /* "websocket" (default), "webhook", "pubsub", "websub",
+	                       * "demo"; NULL for actions without a transport */
 	char **events;        /* validated names; NULL with n_events 0 = all */
 	size_t n_events;      /* (unsubscribe) or the defaults (subscribe) */
 	char *type;           /* simulate: the event type */
@@ -61,5 +62,14 @@ bool br_event_allowed(const char *transport, const char *event);
 
 /* True for a Twitch login: 1-25 of [a-zA-Z0-9_]. */
 bool br_login_ok(const char *s);
+
+/* For error sentences that quote user input (also used by config):
+ * copies s as printable ASCII, other bytes and ' and \ as \xNN, cut
+ * to about BR_QUOTE_MAX characters with "..." appended. size >= 8. */
+#define BR_QUOTE_MAX 64
+void br_quote(char *dst, size_t size, const char *s);
+
+/* "an object", "a string", "an integer", ... for "got %s" in errors. */
+const char *br_json_kind(const json_t *v);
 
 #endif

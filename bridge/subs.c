@@ -1,0 +1,265 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "subs.h"
+#include "util.h"
+
+#define SUBS_FILE "subscriptions.json"
+#define SUBS_FILE_MAX (16u << 20)
+
+struct br_subs {
+	char *path;
+	struct br_sub **v;
+	size_t n, cap;
+};
+
+struct br_subs *
+br_subs_new(const char *state_dir)
+{
+	struct br_subs *subs = br_xcalloc(1, sizeof *subs);
+	subs->path = br_xasprintf("%s/%s", state_dir, SUBS_FILE);
+	return subs;
+}
+
+static void
+sub_free(struct br_sub *sub)
+{
+	free(sub->transport);
+	free(sub->id);
+	free(sub->login);
+	free(sub->name);
+	if (sub->token != NULL)
+		explicit_bzero(sub->token, strlen(sub->token));
+	free(sub->token);
+	free(sub->moderator_id);
+	json_decref(sub->events);
+	free(sub);
+}
+
+void
+br_subs_free(struct br_subs *subs)
+{
+	if (subs == NULL)
+		return;
+	for (size_t i = 0; i < subs->n; i++)
+		sub_free(subs->v[i]);
+	free(subs->v);
+	free(subs->path);
+	free(subs);
+}
+
+size_t br_subs_count(const struct br_subs *subs) { return subs->n; }
+
+struct br_sub *
+br_subs_at(struct br_subs *subs, size_t i)
+{
+	return i < subs->n ? subs->v[i] : NULL;
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+struct br_sub *
+br_subs_find(struct br_subs *subs, const char *transport, const char *login,
+    const char *id)
+{
+	for (size_t i = 0; i < subs->n; i++) {
+		struct br_sub *s = subs->v[i];
+		if (!same(s->transport, transport))
+			continue;
+		if (login != NULL ? same(s->login, login) : same(s->id, id))
+			return s;
+	}
+	return NULL;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
+}
+
+struct br_sub *
+br_subs_add(struct br_subs *subs, const char *transport, const char *id,
+    const char *login, const char *name)
+{
+	struct br_sub *sub = br_xcalloc(1, sizeof *sub);
+
+	sub->transport = br_xstrdup(transport);
+	sub->id = dup_or_null(id);
+	sub->login = dup_or_null(login);
+	sub->name = dup_or_null(name);
+	sub->events = json_object();
+	if (subs->n == subs->cap) {
+		subs->cap = subs->cap ? subs->cap * 2 : 8;
+		subs->v = br_xrealloc(subs->v, subs->cap * sizeof *subs->v);
+	}
+	subs->v[subs->n++] = sub;
+	return sub;
+}
+
+void
+br_subs_remove(struct br_subs *subs, struct br_sub *sub)
+{
+	for (size_t i = 0; i < subs->n; i++) {
+		if (subs->v[i] != sub)
+			continue;
+		memmove(&subs->v[i], &subs->v[i + 1],
+		    (subs->n - i - 1) * sizeof *subs->v);
+		subs->n--;
+		sub_free(sub);
+		return;
+	}
+}
+
+void
+br_sub_set_status(struct br_sub *sub, const char *event, const char *status)
+{
+	json_object_set_new(sub->events, event, json_string(status));
+}
+
+const char *
+br_sub_status(const struct br_sub *sub, const char *event)
+{
+	return json_string_value(json_object_get(sub->events, event));
+}
+
+void
+br_sub_set_token(struct br_sub *sub, const char *token)
+{
+	if (sub->token != NULL)
+		explicit_bzero(sub->token, strlen(sub->token));
+	free(sub->token);
+	sub->token = dup_or_null(token);
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+json_t *
+br_sub_channel_json(const struct br_sub *sub)
+{
+	return json_pack("{s:o, s:o, s:o}", "id", str_or_null(sub->id),
+	    "login", str_or_null(sub->login), "name", str_or_null(sub->name));
+}
+
+bool
+br_subs_channel_active(struct br_subs *subs, const char *login)
+{
+	for (size_t i = 0; i < subs->n; i++) {
+		const char *ev;
+		json_t *st;
+		if (!same(subs->v[i]->login, login))
+			continue;
+		json_object_foreach(subs->v[i]->events, ev, st)
+			if (same(json_string_value(st), "enabled"))
+				return true;
+	}
+	return false;
+}
+
+static json_t *
+sub_json(const struct br_sub *sub, bool with_secrets)
+{
+	json_t *o = json_pack("{s:o, s:s, s:O}", "channel",
+	    br_sub_channel_json(sub), "transport", sub->transport, "events",
+	    sub->events);
+	if (sub->moderator_id != NULL)
+		json_object_set_new(o, "moderator_id",
+		    json_string(sub->moderator_id));
+	if (with_secrets && sub->token != NULL)
+		json_object_set_new(o, "token", json_string(sub->token));
+	return o;
+}
+
+json_t *
+br_subs_public(const struct br_subs *subs)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < subs->n; i++)
+		json_array_append_new(a, sub_json(subs->v[i], false));
+	return a;
+}
+
+int
+br_subs_save(const struct br_subs *subs)
+{
+	json_t *a = json_array();
+	char *text;
+	int rc;
+
+	for (size_t i = 0; i < subs->n; i++)
+		if (!subs->v[i]->ephemeral)
+			json_array_append_new(a, sub_json(subs->v[i], true));
+	text = json_dumps(a, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(a);
+	rc = br_write_file_atomic(subs->path, text, strlen(text), 0600);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	if (rc < 0)
+		log_error("subs: cannot write %s: %s", subs->path, strerror(-rc));
+	return rc;
+}
+
+static int
+load_one(struct br_subs *subs, json_t *o)
+{
+	json_t *ch = json_object_get(o, "channel");
+	const char *transport = json_string_value(json_object_get(o, "transport"));
+	json_t *events = json_object_get(o, "events");
+
+	if (!json_is_object(ch) || transport == NULL || !json_is_object(events))
+		return -EINVAL;
+	struct br_sub *sub = br_subs_add(subs, transport,
+	    json_string_value(json_object_get(ch, "id")),
+	    json_string_value(json_object_get(ch, "login")),
+	    json_string_value(json_object_get(ch, "name")));
+	const char *ev;
+	json_t *st;
+	json_object_foreach(events, ev, st)
+		if (json_is_string(st))
+			br_sub_set_status(sub, ev, json_string_value(st));
+	br_sub_set_token(sub, json_string_value(json_object_get(o, "token")));
+	sub->moderator_id = dup_or_null(json_string_value(json_object_get(o,
+	    "moderator_id")));
+	return 0;
+}
+
+int
+br_subs_load(struct br_subs *subs)
+{
+	json_error_t err;
+	char *text;
+	size_t i;
+	json_t *a, *o;
+	int rc = br_read_file(subs->path, SUBS_FILE_MAX, &text, NULL);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0) {
+		log_error("subs: cannot read %s: %s", subs->path, strerror(-rc));
+		return rc;
+	}
+	a = json_loads(text, 0, &err);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	if (!json_is_array(a)) {
+		log_error("subs: %s is not a JSON array (line %d: %s); ignoring it",
+		    subs->path, err.line, err.text);
+		json_decref(a);
+		return -EINVAL;
+	}
+	json_array_foreach(a, i, o)
+		if (load_one(subs, o) < 0)
+			log_warn("subs: skipping entry %zu of %s", i, subs->path);
+	json_decref(a);
+	return 0;
+}

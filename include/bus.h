@@ -1,0 +1,41 @@
+/*
+ * Where every source hands its events: dedupe -> topic -> sink, plus the
+ * retained per-channel state that stream and channel_update events move.
+ * Sources see only this; they never learn that MQTT exists.
+ */
+#ifndef BR_BUS_H
+#define BR_BUS_H
+
+#include "event.h"
+#include "metrics.h"
+#include "sink.h"
+
+struct br_bus;
+
+struct br_bus_options {
+	const char *base_topic;
+	int qos;
+};
+
+struct br_bus *br_bus_new(struct br_sink sink, struct br_metrics *metrics,
+                          const struct br_bus_options *opts);
+void br_bus_free(struct br_bus *bus);
+
+/* Steals ev. 0: queued for the sink. -EEXIST: a duplicate id, dropped.
+ * -ENOBUFS: the buffer is full; the id is forgotten so that a redelivery
+ * is taken. -EINVAL: no usable channel or id, dropped. */
+int br_bus_submit(struct br_bus *bus, struct br_event *ev);
+
+/* True when one more event would be refused for a full buffer. */
+bool br_bus_full(struct br_bus *bus);
+
+/* Publishes every channel's retained state again (after a reconnect). */
+void br_bus_announce(struct br_bus *bus);
+
+/* Clears a channel's retained state (on unsubscribe of its last event). */
+void br_bus_forget_channel(struct br_bus *bus, const char *login);
+
+/* A borrowed view of a channel's state object, or NULL. */
+json_t *br_bus_channel_state(struct br_bus *bus, const char *login);
+
+#endif

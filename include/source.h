@@ -1,0 +1,40 @@
+/*
+ * What every Twitch source offers the control module: hold or release
+ * events of a subscription. Sources report events to the bus only.
+ */
+#ifndef BR_SOURCE_H
+#define BR_SOURCE_H
+
+#include <stddef.h>
+
+#include "subs.h"
+
+/* error NULL: every event has its status. Otherwise the whole request
+ * failed (unknown channel...) and error says why. */
+typedef void (*br_source_done)(void *arg, const char *error);
+
+struct br_source_ops {
+	/* Start holding events for sub: resolve the channel if needed
+	 * (filling sub->id/login/name), set each event's status with
+	 * br_sub_set_status ("enabled" or "failed: <reason>"), then call
+	 * done(arg) once, now or later. An error sentence may be returned
+	 * instead (missing credentials...), with done not called and
+	 * nothing changed. */
+	const char *(*subscribe)(void *impl, struct br_sub *sub,
+	                         char *const *events, size_t n,
+	                         br_source_done done, void *arg);
+	/* Stop holding events (already removed from sub). */
+	void (*unsubscribe)(void *impl, struct br_sub *sub,
+	                    char *const *events, size_t n);
+	/* "up", "down", "connecting", ... */
+	const char *(*status)(void *impl);
+};
+
+struct br_source {
+	const char *transport;  /* as in subscribe requests */
+	const char *name;       /* as in events' "source" */
+	const struct br_source_ops *ops;
+	void *impl;
+};
+
+#endif
