@@ -715,11 +715,11 @@ def retained(port, topic, timeout=5, version=5):
             return None
 
 
-def is_event(m, channel=None):
+def is_event(m, channel=None, base=BASE):
     """True for an event message: <base>/<channel>/<type> carrying a JSON
     object with an id and a type."""
     parts = m.topic.split("/")
-    if len(parts) < 3 or parts[0] != BASE or parts[1] == "bridge":
+    if len(parts) < 3 or parts[0] != base or parts[1] == "bridge":
         return False
     if channel is not None and parts[1] != channel:
         return False

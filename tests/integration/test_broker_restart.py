@@ -75,5 +75,40 @@ class BrokerRestartTest(BridgeTestCase):
         self.assertTrue(br.alive(), "bridge still running")
 
 
+class RepublishTest(BridgeTestCase):
+
+    def test_retained_state_republished_after_reconnect(self):
+        # CONTRACT 3: bridge/state is re-published on every (re)connect; a
+        # broker without persistence forgets every retained message.
+        b = self.broker()
+        sub = self.mqtt(b)
+        self.bridge(b, args=["--demo"])
+        sub.wait_bridge()
+        ch = h.unique("repub")
+        ans = sub.request("subscribe", {"channel": ch, "transport": "demo",
+                                        "events": ["bits"]})
+        self.assertEqual(ans.get("status"), "ok", ans)
+        connects = sub.connects
+        b.stop()
+        b.start()
+        sub.wait_connected(connects + 1, 15)
+        for topic, check in (
+                ("twitch/bridge/state", lambda r: r.text == "online"),
+                ("twitch/bridge/info", lambda r: "version" in r.json()),
+                ("twitch/bridge/subscriptions",
+                 lambda r: ch in [s["channel"]["login"] for s in r.json()]),
+                ("twitch/%s/availability" % ch,
+                 lambda r: r.text == "online")):
+            with self.subTest(topic=topic):
+                def ok(topic=topic, check=check):
+                    r = h.retained(b.port, topic, 1)
+                    return r is not None and h._safe(check, r)
+                try:
+                    h.wait_until(ok, 10, interval=0.3)
+                except AssertionError:
+                    self.fail("after the broker restart, retained %s is %r"
+                              % (topic, h.retained(b.port, topic, 1)))
+
+
 if __name__ == "__main__":
     h.main()

@@ -75,6 +75,24 @@ class StopSignalTest(BridgeTestCase):
         self.stop_with(signal.SIGINT)
 
 
+class LastWillTest(BridgeTestCase):
+
+    def test_killed_bridge_goes_offline(self):
+        # CONTRACT 3: twitch/bridge/state offline is the last will.
+        b = self.broker()
+        sub = self.mqtt(b)
+        br = self.bridge(b, args=["--demo"])
+        sub.wait_for(lambda m: m.topic == "twitch/bridge/state" and
+                     m.text == "online", 10, desc="bridge online")
+        since = sub.mark()
+        br.kill()
+        sub.wait_for(lambda m: m.topic == "twitch/bridge/state" and
+                     m.text == "offline", 5, since,
+                     desc="the last will (offline) after SIGKILL")
+        r = h.retained(b.port, "twitch/bridge/state")
+        self.assertEqual(r and r.text, "offline", "the will is retained")
+
+
 class ReloadTest(BridgeTestCase):
 
     def start_with_config(self, cfg):
