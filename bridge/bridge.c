@@ -121,9 +121,24 @@ publish_availability(struct bridge *b, bool all)
 	b->availability = now;
 }
 
+/* The automatic demo is a placeholder: it gives way as soon as the user
+ * holds a subscription of their own. (--demo keeps it.) */
+static void
+end_auto_demo(struct bridge *b)
+{
+	struct br_sub *demo = br_subs_find(b->subs, "demo", "demo", NULL);
+
+	if (b->opts.demo || demo == NULL || !demo->ephemeral ||
+	    br_subs_count(b->subs) < 2)
+		return;
+	log_info("bridge: a subscription is held now; the automatic demo ends");
+	br_subs_remove(b->subs, demo);
+}
+
 void
 bridge_subs_changed(struct bridge *b)
 {
+	end_auto_demo(b);
 	br_subs_save(b->subs);
 	/* While the broker is away the reconnect announces all of it. */
 	if (!b->sink.ops->connected(b->sink.impl))

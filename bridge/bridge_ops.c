@@ -200,8 +200,8 @@ bridge_reload(struct bridge *b)
 	if (cfg == NULL) {
 		for (size_t i = 0; i < problems.n; i++)
 			log_error("config: %s", problems.lines[i]);
-		log_error("bridge: SIGHUP: the new configuration is invalid; "
-		    "keeping the old one");
+		log_error("bridge: SIGHUP: invalid configuration; keeping the "
+		    "old configuration");
 		br_problems_free(&problems);
 		return;
 	}

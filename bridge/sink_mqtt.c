@@ -323,8 +323,10 @@ send_one(struct br_sink_mqtt *s, struct br_msg *msg, struct send_ctx *ctx)
 	if (s->version == 5) {
 		ro.onSuccess5 = ok5;
 		ro.onFailure5 = fail5;
+		/* paho 1.3.12 copies the message's properties into the
+		 * response options, and only when those are given. */
 		fill_properties(msg, &props);
-		ro.properties = props;
+		m.properties = props;
 	} else {
 		ro.onSuccess = ok3;
 		ro.onFailure = fail3;

@@ -217,7 +217,8 @@ class DemoTest(BridgeTestCase):
 
     def test_homeassistant_discovery_for_demo(self):
         # CONTRACT 7: discovery (on by default) is also published for the
-        # demo channel, retained, under homeassistant/.
+        # demo channel, retained, under homeassistant/. Not built yet: this
+        # fails until it is.
         got = self.sub.find(lambda m: m.topic.startswith("homeassistant/")
                             and "twitch/demo/" in m.text)
         self.assertTrue(got, "no Home Assistant discovery message under "
