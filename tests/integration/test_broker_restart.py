@@ -3,6 +3,7 @@ events are buffered while the broker is away; QoS 1 is at-least-once)."""
 
 import re
 import time
+import urllib.request
 
 import harness as h
 from harness import BridgeTestCase
@@ -23,9 +24,12 @@ class BrokerRestartTest(BridgeTestCase):
         sub = self.mqtt(b, topics=["twitch/demo/+"], version=5, qos=1,
                         client_id=h.unique("itest_persist"), clean=False,
                         session_expiry=600)
+        http_port = h.free_port()
         br = self.bridge(b, args=["--demo", "--demo-rate", "1000",
                                   "--demo-count", str(TOTAL)],
-                         env={"TWITCH2MQTT_MQTT_QOS": "1"})
+                         env={"TWITCH2MQTT_MQTT_QOS": "1",
+                              "TWITCH2MQTT_HTTP_LISTEN":
+                              "127.0.0.1:%d" % http_port})
 
         def ids():
             out = set()
@@ -66,12 +70,19 @@ class BrokerRestartTest(BridgeTestCase):
         got = ids()
         total_msgs = len([m for m in sub.snapshot() if h.is_event(m)])
         dropped = re.findall(r"(?m)^.*drop.*$", br.log_text())
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics"
+                                        % http_port, timeout=3) as r:
+                counters = re.findall(r"(?m)^twitch2mqtt_events_dropped_total"
+                                      r".*$", r.read().decode())
+        except OSError as e:
+            counters = ["(/metrics: %s)" % e]
         self.assertEqual(
             len(got), TOTAL,
             "distinct demo event ids: %d of %d (%d event messages in all; "
             "distinct ids seen before each broker restart: %s); bridge log "
-            "lines about dropping: %s"
-            % (len(got), TOTAL, total_msgs, seen_at, dropped[:5]))
+            "lines about dropping: %s; /metrics: %s"
+            % (len(got), TOTAL, total_msgs, seen_at, dropped[:5], counters))
         self.assertTrue(br.alive(), "bridge still running")
 
 
