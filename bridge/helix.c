@@ -331,7 +331,8 @@ deliver(struct job *j)
 		.status = j->status, .json = j->json, .error = j->error,
 		.retry_after_s = j->retry_after_s,
 	};
-	j->cb(j->arg, &res);
+	if (j->cb != NULL)      /* fire and forget (a DELETE we don't await) */
+		j->cb(j->arg, &res);
 }
 
 static void
