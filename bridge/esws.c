@@ -191,6 +191,7 @@ esws_on_welcome(struct br_esws *es, struct esws_conn *c)
 		/* Subscriptions moved with the session: nothing to create. */
 		log_info("esws: moved to session %s; closing the old socket",
 		    c->session_id);
+		old->superseded = true;
 		esws_drop(old, "migrated");
 		return;
 	}
@@ -216,8 +217,16 @@ esws_on_lost(struct br_esws *es, struct esws_conn *c, int code)
 {
 	char detail[256];
 
-	if (es->stopped)
+	if (es->stopped || c->superseded)
 		return;
+	if (c->migration && !c->welcomed && es->active != NULL) {
+		/* The reconnect_url failed (4007...): the old session is
+		 * doomed too, so start afresh at the base URL now. */
+		log_warn("esws: the reconnect URL failed; starting a new session");
+		es->active->superseded = true;
+		esws_drop(es->active, "reconnect failed");
+		es->active = NULL;
+	}
 	if (es->active != NULL && es->active != c)
 		return;         /* an old socket after a migration, or a spare */
 	es->active = NULL;
@@ -430,10 +439,14 @@ esws_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
 	struct br_wants_req *r = br_wants_request(es->wants, sub, events, n,
 	    done, arg);
 	br_timer_start(&es->deadline, REQUEST_DEADLINE_MS);
-	if (sub->id == NULL || sub->name == NULL)
+	/* With both id and login given there is nothing to look up. */
+	if (sub->id == NULL || sub->login == NULL) {
 		lookup(es, r);
-	else
-		expand(es, r);
+		return NULL;
+	}
+	if (sub->name == NULL)
+		sub->name = br_xstrdup(sub->login);
+	expand(es, r);
 	return NULL;
 }
 

@@ -28,6 +28,7 @@ struct esws_conn {
 	struct br_timer watchdog;
 	bool welcomed, migration, dropping;
 	bool in_connect, gone_early;
+	bool superseded;        /* replaced: its end is no news */
 	int close_code;
 };
 

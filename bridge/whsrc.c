@@ -571,6 +571,13 @@ whsrc_begin(struct br_whsrc *w, struct br_wants *ws, bool websub,
 	if (missing != NULL)
 		return missing;
 	struct br_wants_req *r = br_wants_request(ws, sub, events, n, done, arg);
+	if (sub->id != NULL && sub->login != NULL) {
+		if (sub->name == NULL)
+			sub->name = br_xstrdup(sub->login);
+		if (br_wants_expand(ws, r) > 0)
+			next(w);
+		return NULL;
+	}
 	struct lookup *l = br_xcalloc(1, sizeof *l);
 	l->w = w;
 	l->ws = ws;
