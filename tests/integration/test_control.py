@@ -103,11 +103,22 @@ class ControlTest(BridgeTestCase):
         self.assert_ok(ans)
         self.check_channel(ans["data"]["channel"], ch)
 
-    def test_subscribe_default_transport_not_available(self):
-        # The Twitch transports are not built yet: websocket answers an
-        # error that says so. (Later issues change this expectation.)
+    def test_subscribe_default_transport_needs_credentials(self):
+        # CONTRACT 5: missing credentials for the transport is an error
+        # that says what is missing. This bridge has no Twitch token.
         ans = self.req("subscribe", {"channel": unique("ws")})
-        self.assert_error(ans, "not available", what="default transport")
+        self.assert_error(ans, "user token", what="default transport")
+        ans = self.req("subscribe", {"channel": unique("wh"),
+                                     "transport": "webhook"})
+        self.assert_error(ans, "http.listen", what="webhook transport")
+        ans = self.req("subscribe", {"channel": unique("ps"),
+                                     "transport": "pubsub",
+                                     "events": ["bits"]})
+        self.assert_error(ans, "not available", what="pubsub transport")
+        held = self.req("subscriptions", {})
+        self.assertFalse([s for s in held["data"]
+                          if s["transport"] != "demo"],
+                         "a refused subscribe holds nothing: %s" % held)
 
     def test_subscribe_bare_channel_name(self):
         # A bare login as the whole payload is a subscribe with defaults:
