@@ -195,6 +195,7 @@ begin_shutdown(struct bridge *b)
 	b->deadline_ms = now + 3000;
 	b->hard_deadline_ms = now + 4500;
 	br_demo_stop(b->demo);
+	br_esws_stop(b->esws);
 }
 
 static void
@@ -236,7 +237,90 @@ tick(void *arg)
 	br_timer_start(&b->tick, 50);
 }
 
+void
+bridge_event(struct bridge *b, const char *type, const char *source,
+    const char *channel, json_t *events, const char *detail)
+{
+	char when[BR_TIME_LEN];
+
+	br_format_time(when, br_now_ms());
+	publish_json(b, "event", json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}",
+	    "type", type, "time", when, "source", source, "channel",
+	    channel ? json_string(channel) : json_null(), "events",
+	    events ? events : json_array(), "detail", detail), false);
+}
+
 /* ---- lifecycle ---- */
+
+static void
+source_changed(void *ctx)
+{
+	bridge_subs_changed(ctx);
+}
+
+static void
+source_event(void *ctx, const char *type, const char *source,
+    const char *channel, json_t *events, const char *detail)
+{
+	bridge_event(ctx, type, source, channel, events, detail);
+}
+
+static void
+auth_event(void *ctx, const char *type, const char *detail)
+{
+	bridge_event(ctx, type, "twitch-oauth", NULL, NULL, detail);
+}
+
+static void
+auth_ready(void *ctx)
+{
+	struct bridge *b = ctx;
+	br_esws_auth_ready(b->esws);
+}
+
+static int
+add_webhooks(struct bridge *b, const struct br_source_hooks *sh)
+{
+	struct br_config *c = b->cfg;
+	struct br_whsrc_options wo = { c->webhook.path, c->webhook.public_url,
+		c->webhook.secret, c->twitch.api_url,
+		c->twitch.client_id[0] != '\0' && c->twitch.client_secret[0] != '\0' };
+
+	if (c->webhook.public_url[0] != '\0' &&
+	    strncmp(c->webhook.public_url, "https://", 8) != 0)
+		log_warn("bridge: webhook.public_url is not https: Twitch only "
+		    "calls https on port 443 (fine behind a proxy or in tests)");
+	b->whsrc = br_whsrc_new(b->loop, b->bus, b->helix, b->auth, b->subs,
+	    b->metrics, b->http, &wo, sh);
+	b->sources[b->n_sources++] = br_whsrc_webhook(b->whsrc);
+	b->sources[b->n_sources++] = br_whsrc_websub(b->whsrc);
+	return 0;
+}
+
+static int
+add_twitch(struct bridge *b)
+{
+	struct br_config *c = b->cfg;
+	struct br_helix_options ho = { c->twitch.api_url, c->twitch.auth_url,
+		c->twitch.client_id, c->twitch.ca_file };
+	struct br_auth_options ao = { c->twitch.client_id,
+		c->twitch.client_secret, c->twitch.access_token,
+		c->twitch.refresh_token, c->bridge.state_dir };
+	struct br_auth_hooks ah = { b, auth_event, auth_ready };
+	struct br_source_hooks sh = { b, source_changed, source_event };
+	struct br_esws_options eo = { c->twitch.eventsub_url, c->twitch.ca_file };
+
+	if ((b->helix = br_helix_new(b->loop, &ho)) == NULL)
+		return -1;
+	if ((b->auth = br_auth_new(b->loop, b->helix, &ao, &ah)) == NULL)
+		return -1;
+	b->esws = br_esws_new(b->loop, b->bus, b->helix, b->auth, b->subs,
+	    b->metrics, &eo, &sh);
+	if (b->esws == NULL)
+		return -1;
+	b->sources[b->n_sources++] = br_esws_source(b->esws);
+	return add_webhooks(b, &sh);
+}
 
 static int
 add_sources(struct bridge *b)
@@ -244,7 +328,7 @@ add_sources(struct bridge *b)
 	b->demo = br_demo_new(b->loop, b->bus, b->subs,
 	    b->opts.demo_rate > 0 ? b->opts.demo_rate : 1, b->opts.demo_count);
 	b->sources[b->n_sources++] = br_demo_source(b->demo);
-	return 0;
+	return add_twitch(b);
 }
 
 static bool
@@ -346,14 +430,17 @@ bridge_new(struct br_config *cfg, const struct bridge_options *opts)
 	b->bus = br_bus_new(b->sink, b->metrics, &bo);
 	b->subs = br_subs_new(cfg->bridge.state_dir);
 	br_subs_load(b->subs);
-	add_sources(b);
-	bridge_control_env(b, &env);
-	b->control = br_control_new(&env);
 	if (cfg->http.listen[0] != '\0') {
-		if ((b->http = br_http_new(b->loop, cfg->http.listen)) == NULL)
+		b->http = br_http_new(b->loop, cfg->http.listen,
+		    cfg->http.cert_file, cfg->http.key_file);
+		if (b->http == NULL)
 			goto fail;
 		bridge_http_routes(b);
 	}
+	if (add_sources(b) < 0)
+		goto fail;
+	bridge_control_env(b, &env);
+	b->control = br_control_new(&env);
 	br_sink_mqtt_load(b->mqtt, b->pending_path);
 	hold_channels(b);
 	br_timer_init(&b->tick, b->loop, tick, b);
@@ -369,6 +456,8 @@ bridge_run(struct bridge *b)
 	log_info("bridge: twitch2mqtt %s starting; broker %s, topics under "
 	    "%s/", BR_VERSION, b->cfg->mqtt.url, b->cfg->mqtt.base_topic);
 	br_timer_start(&b->tick, 50);
+	if (br_auth_has_user(b->auth))
+		br_auth_start(b->auth);
 	br_sink_mqtt_start(b->mqtt);
 	br_loop_run(b->loop);
 	br_timer_stop(&b->tick);
@@ -386,6 +475,10 @@ bridge_free(struct bridge *b)
 		return;
 	br_control_free(b->control);
 	br_http_free(b->http);
+	br_helix_free(b->helix);        /* first: no Helix answer after this */
+	br_esws_free(b->esws);
+	br_whsrc_free(b->whsrc);
+	br_auth_free(b->auth);
 	br_demo_free(b->demo);
 	br_sink_mqtt_free(b->mqtt);     /* paho first: no callback after this */
 	br_bus_free(b->bus);

@@ -8,15 +8,19 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "bridge.h"
 #include "bus.h"
 #include "control.h"
 #include "demo.h"
+#include "esws.h"
+#include "helix.h"
 #include "http.h"
 #include "loop.h"
 #include "metrics.h"
 #include "sink_mqtt.h"
 #include "subs.h"
+#include "whsrc.h"
 #include "util.h"
 
 #define BR_MAX_SOURCES 8
@@ -40,6 +44,10 @@ struct bridge {
 	struct br_subs *subs;
 	struct br_control *control;
 	struct br_demo *demo;
+	struct br_helix *helix;
+	struct br_auth *auth;
+	struct br_esws *esws;
+	struct br_whsrc *whsrc;
 	struct br_source sources[BR_MAX_SOURCES];
 	size_t n_sources;
 	struct br_http *http;
@@ -57,6 +65,9 @@ void bridge_publish(struct bridge *b, const char *leaf, const char *payload,
                     bool retain, bool first);
 void bridge_subs_changed(struct bridge *b);
 json_t *bridge_sources_json(struct bridge *b);
+/* Publishes a lifecycle event on <base>/bridge/event; events is stolen. */
+void bridge_event(struct bridge *b, const char *type, const char *source,
+                  const char *channel, json_t *events, const char *detail);
 
 /* bridge_ops.c */
 void bridge_control_env(struct bridge *b, struct br_control_env *env);

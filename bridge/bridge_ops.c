@@ -38,7 +38,8 @@ sources_up(struct bridge *b, json_t *down)
 	bool up = true;
 	for (size_t i = 0; i < b->n_sources; i++) {
 		const char *st = b->sources[i].ops->status(b->sources[i].impl);
-		if (strcmp(st, "up") != 0) {
+		/* idle: nothing held on it, so nothing is missing. */
+		if (strcmp(st, "up") != 0 && strcmp(st, "idle") != 0) {
 			up = false;
 			if (down)
 				json_array_append_new(down,

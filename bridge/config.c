@@ -61,6 +61,8 @@ static const struct key keys[] = {
 	  "wss://pubsub-edge.twitch.tv", false },
 	{ "twitch.ca_file", K_STR, O(twitch.ca_file), "", false },
 	{ "http.listen", K_STR, O(http.listen), "", false },
+	{ "http.cert_file", K_STR, O(http.cert_file), "", false },
+	{ "http.key_file", K_STR, O(http.key_file), "", false },
 	{ "webhook.path", K_STR, O(webhook.path), "/webhook", false },
 	{ "webhook.public_url", K_STR, O(webhook.public_url), "", false },
 	{ "webhook.secret", K_STR, O(webhook.secret), "", true },
@@ -88,6 +90,17 @@ struct loader {
 	char *channels_origin;
 	struct br_problems *pr;
 };
+
+static int find_key(const char *name);
+
+/* A certificate without its key, or the other way round, is a mistake. */
+static void
+check_pair(struct loader *l, const char *a, const char *b)
+{
+	if ((*l->v[find_key(a)].s == '\0') != (*l->v[find_key(b)].s == '\0'))
+		br_problems_add(l->pr, "%s and %s go together: set both or "
+		    "neither", a, b);
+}
 
 void
 br_problems_add(struct br_problems *p, const char *fmt, ...)
@@ -488,10 +501,8 @@ finish(struct loader *l, const char *path, size_t before)
 		    keys[i].name, msg);
 		free(msg);
 	}
-	if ((*l->v[find_key("mqtt.cert_file")].s == '\0') !=
-	    (*l->v[find_key("mqtt.key_file")].s == '\0'))
-		br_problems_add(l->pr, "mqtt.cert_file and mqtt.key_file go "
-		    "together: set both or neither");
+	check_pair(l, "mqtt.cert_file", "mqtt.key_file");
+	check_pair(l, "http.cert_file", "http.key_file");
 	channels = check_channels(l);
 	if (l->pr->n > before) {
 		json_decref(channels);

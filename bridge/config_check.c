@@ -263,6 +263,8 @@ static const struct {
 	{ "twitch.pubsub_url", ws_url },
 	{ "twitch.ca_file", readable },
 	{ "http.listen", listen_addr },
+	{ "http.cert_file", readable },
+	{ "http.key_file", readable },
 	{ "webhook.path", path },
 	{ "webhook.public_url", public_url },
 	{ "webhook.secret", secret },

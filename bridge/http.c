@@ -231,7 +231,8 @@ split_listen(const char *listen, char **iface, int *port)
 }
 
 struct br_http *
-br_http_new(struct br_loop *loop, const char *listen)
+br_http_new(struct br_loop *loop, const char *listen, const char *cert_file,
+    const char *key_file)
 {
 	struct br_http *h = br_xcalloc(1, sizeof *h);
 	struct lws_context_creation_info info;
@@ -250,12 +251,18 @@ br_http_new(struct br_loop *loop, const char *listen)
 	info.user = h;
 	info.keepalive_timeout = 5;
 	info.timeout_secs = 10;
+	if (cert_file && *cert_file && key_file && *key_file) {
+		info.ssl_cert_filepath = cert_file;
+		info.ssl_private_key_filepath = key_file;
+		info.alpn = "http/1.1";
+	}
 	h->vhost = lws_create_vhost(br_loop_lws(loop), &info);
 	if (h->vhost == NULL) {
 		log_error("http: cannot listen on %s", listen);
 		goto fail;
 	}
-	log_info("http: listening on %s", listen);
+	log_info("http: listening on %s%s", listen, info.ssl_cert_filepath ?
+	    " (TLS)" : "");
 	return h;
 fail:
 	br_http_free(h);
@@ -309,7 +316,12 @@ br_http_query(const struct br_http_request *req, const char *name, char *buf,
     size_t size)
 {
 	struct conn *c = req->conn;
-	const char *v = lws_get_urlarg_by_name(c->wsi, name, buf, (int)size);
+	char key[128];
+
+	/* lws matches the "name=" prefix of each decoded argument. */
+	if (snprintf(key, sizeof key, "%s=", name) >= (int)sizeof key)
+		return -1;
+	const char *v = lws_get_urlarg_by_name(c->wsi, key, buf, (int)size);
 	if (v == NULL)
 		return -1;
 	memmove(buf, v, strlen(v) + 1);

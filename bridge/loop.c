@@ -132,7 +132,13 @@ br_loop_run(struct br_loop *loop)
 	return 0;
 }
 
-void br_loop_stop(struct br_loop *loop) { loop->stop = true; }
+void
+br_loop_stop(struct br_loop *loop)
+{
+	loop->stop = true;
+	/* lws_service() may be about to sleep until its next timer. */
+	lws_cancel_service(loop->lws);
+}
 
 static void
 timer_fired(lws_sorted_usec_list_t *sul)
@@ -163,4 +169,10 @@ br_timer_stop(struct br_timer *t)
 {
 	if (t->loop != NULL)
 		lws_sul_cancel(&t->sul);
+}
+
+bool
+br_timer_pending(const struct br_timer *t)
+{
+	return t->loop != NULL && !lws_dll2_is_detached(&t->sul.list);
 }

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "bridge.h"
 #include "config.h"
 #include "healthcheck.h"
@@ -168,9 +169,15 @@ main(int argc, char **argv)
 	} else if (cli.healthcheck) {
 		rc = br_healthcheck(cfg);
 	} else if (cli.auth) {
-		fprintf(stderr, "twitch2mqtt: auth: the device-code flow is not "
-		    "built yet (it arrives with the EventSub source)\n");
-		rc = 1;
+		struct br_auth_options ao = {
+			.client_id = cfg->twitch.client_id,
+			.client_secret = cfg->twitch.client_secret,
+			.access_token = cfg->twitch.access_token,
+			.refresh_token = cfg->twitch.refresh_token,
+			.state_dir = cfg->bridge.state_dir,
+		};
+		rc = br_auth_device_flow(&ao, cfg->twitch.auth_url,
+		    cfg->twitch.ca_file, cli.scopes);
 	} else {
 		rc = run(&cli, cfg);
 		cfg = NULL;     /* the bridge owned it */

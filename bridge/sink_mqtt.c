@@ -52,6 +52,7 @@ struct br_sink_mqtt {
 	enum conn_state state;
 	struct br_backoff backoff;
 	struct br_timer retry_timer;
+	struct br_timer pump_timer;     /* paho refused: try again soon */
 	struct outbox pending;
 	struct slot inflight[WINDOW];
 	uint64_t base_seq;      /* seq of inflight[base_seq % WINDOW] */
@@ -337,6 +338,12 @@ send_one(struct br_sink_mqtt *s, struct br_msg *msg, struct send_ctx *ctx)
 }
 
 static void
+pump_later(void *arg)
+{
+	pump(arg);
+}
+
+static void
 pump(struct br_sink_mqtt *s)
 {
 	while (s->state == CONNECTED && s->n_inflight < WINDOW &&
@@ -353,15 +360,25 @@ pump(struct br_sink_mqtt *s)
 		s->inflight[seq % WINDOW] = (struct slot){ msg, ctx };
 		s->n_inflight++;
 		int rc = send_one(s, msg, ctx);
-		if (rc != MQTTASYNC_SUCCESS) {
-			/* paho refused it outright, so no callback will come. */
-			log_warn("mqtt: publish to %s refused rc=%d", msg->topic, rc);
-			s->n_inflight--;
-			unlink_ctx(s, ctx);
-			free(ctx);
-			retry_or_drop(s, msg);
+		if (rc == MQTTASYNC_SUCCESS)
+			continue;
+		/* paho refused it outright, so no callback will come. */
+		s->n_inflight--;
+		unlink_ctx(s, ctx);
+		free(ctx);
+		if (rc == MQTTASYNC_DISCONNECTED ||
+		    rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
+			/* The connection is going (its notice is on the way) or
+			 * paho is full: not the message's fault, so not an
+			 * attempt. Wait for the reconnect or the next ack. */
+			outbox_push_front(&s->pending, msg);
+			if (s->n_inflight == 0)
+				br_timer_start(&s->pump_timer, 100);
 			break;
 		}
+		log_warn("mqtt: publish to %s refused rc=%d", msg->topic, rc);
+		retry_or_drop(s, msg);
+		break;
 	}
 }
 
@@ -547,6 +564,7 @@ br_sink_mqtt_new(struct br_loop *loop, struct br_metrics *metrics,
 	outbox_init(&s->pending);
 	br_backoff_init(&s->backoff, 500, 30000, br_random64());
 	br_timer_init(&s->retry_timer, loop, connect_now, s);
+	br_timer_init(&s->pump_timer, loop, pump_later, s);
 	br_metrics_declare(metrics, mqtt_family, BR_GAUGE,
 	    "1 while the MQTT broker is connected.");
 	br_metrics_set(metrics, mqtt_family, 0, NULL);
@@ -581,6 +599,7 @@ br_sink_mqtt_free(struct br_sink_mqtt *s)
 	if (s == NULL)
 		return;
 	br_timer_stop(&s->retry_timer);
+	br_timer_stop(&s->pump_timer);
 	if (s->client != NULL)
 		MQTTAsync_destroy(&s->client);
 	/* paho is gone: no callback can come back for these any more. */

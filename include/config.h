@@ -26,6 +26,8 @@ struct br_config {
 	} twitch;
 	struct {
 		char *listen;           /* "host:port" or "" */
+		char *cert_file;        /* TLS on the listener when both set */
+		char *key_file;
 	} http;
 	struct {
 		char *path, *public_url, *secret;

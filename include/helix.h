@@ -25,7 +25,7 @@ struct br_helix_response {
 	long retry_after_s;     /* from Ratelimit-Reset on 429, else 0 */
 };
 
-/* Runs on the loop thread. */
+/* Runs on the loop thread; NULL for a request nobody waits for. */
 typedef void (*br_helix_cb)(void *arg, const struct br_helix_response *res);
 
 struct br_helix;

@@ -31,8 +31,11 @@ struct br_http_response {
 typedef void (*br_http_handler)(void *ctx, const struct br_http_request *req,
                                 struct br_http_response *res);
 
-/* listen: "host:port" (host may be empty: every address). */
-struct br_http *br_http_new(struct br_loop *loop, const char *listen);
+/* listen: "host:port" (host may be empty: every address). With cert_file
+ * and key_file (PEM) the listener speaks TLS; NULL or "" for plain HTTP
+ * behind a reverse proxy. */
+struct br_http *br_http_new(struct br_loop *loop, const char *listen,
+                            const char *cert_file, const char *key_file);
 void br_http_free(struct br_http *h);
 
 /* Exact path; method "GET" or "POST". */

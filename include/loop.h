@@ -39,5 +39,6 @@ void br_timer_init(struct br_timer *t, struct br_loop *loop,
                    void (*cb)(void *arg), void *arg);
 void br_timer_start(struct br_timer *t, long long ms);
 void br_timer_stop(struct br_timer *t);
+bool br_timer_pending(const struct br_timer *t);
 
 #endif

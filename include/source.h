@@ -6,6 +6,7 @@
 #define BR_SOURCE_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 #include "subs.h"
 
@@ -28,6 +29,18 @@ struct br_source_ops {
 	                    char *const *events, size_t n);
 	/* "up", "down", "connecting", ... */
 	const char *(*status)(void *impl);
+};
+
+/* What a source tells the bridge besides events. */
+struct br_source_hooks {
+	void *ctx;
+	/* Statuses of held subscriptions changed (persist, mirror). */
+	void (*changed)(void *ctx);
+	/* A lifecycle event for <base>/bridge/event: type is auth_failed,
+	 * token_refreshed, reconnect, revoked, source_down or source_up;
+	 * channel may be NULL; events (may be NULL) is stolen. */
+	void (*event)(void *ctx, const char *type, const char *source,
+	              const char *channel, json_t *events, const char *detail);
 };
 
 struct br_source {

@@ -32,7 +32,8 @@ from paho.mqtt.properties import Properties
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("BR_SOURCE_DIR") or os.path.abspath(
     os.path.join(HERE, "..", ".."))
-BUILD_ROOT = os.environ.get("BUILD_ROOT") or os.path.join(SOURCE_DIR, "build")
+BUILD_ROOT = os.path.abspath(os.environ.get("BUILD_ROOT") or
+                             os.path.join(SOURCE_DIR, "build"))
 BINARY = os.path.join(BUILD_ROOT, "twitch2mqtt")
 MOSQUITTO = os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto")
 KEEP_TMP = bool(os.environ.get("ITEST_KEEP_TMP"))
@@ -131,10 +132,11 @@ class Broker:
         self.log_path = os.path.join(self.tmpdir, "mosquitto.log")
         lines = ["listener %d 127.0.0.1" % self.port,
                  "allow_anonymous true"]
+        if os.geteuid() == 0:
+            # Started as root, mosquitto drops to user 'mosquitto', which
+            # cannot write its persistence db into our 0700 temp dir.
+            lines.append("user root")
         if persistence:
-            # Run as root, mosquitto drops to its own user and could not
-            # write its database into our private temporary directory.
-            os.chmod(self.tmpdir, 0o777)
             lines += ["persistence true",
                       "persistence_location %s/" % self.tmpdir,
                       "autosave_interval 1"]
@@ -713,11 +715,11 @@ def retained(port, topic, timeout=5, version=5):
             return None
 
 
-def is_event(m, channel=None):
+def is_event(m, channel=None, base=BASE):
     """True for an event message: <base>/<channel>/<type> carrying a JSON
     object with an id and a type."""
     parts = m.topic.split("/")
-    if len(parts) < 3 or parts[0] != BASE or parts[1] == "bridge":
+    if len(parts) < 3 or parts[0] != base or parts[1] == "bridge":
         return False
     if channel is not None and parts[1] != channel:
         return False
@@ -772,9 +774,19 @@ class BridgeTestCase(unittest.TestCase):
         self.addCleanup(m.close)
         return m
 
-    def tearDown(self):
+    def _failed(self):
+        # tearDown runs in a fresh part of the outcome; ask the result.
         outcome = getattr(self, "_outcome", None)
-        failed = outcome is not None and not getattr(outcome, "success", True)
+        result = getattr(outcome, "result", None)
+        if result is None:
+            return False
+        for test, _tb in list(result.failures) + list(result.errors):
+            if test is self or getattr(test, "test_case", None) is self:
+                return True
+        return False
+
+    def tearDown(self):
+        failed = self._failed()
         if failed or os.environ.get("ITEST_VERBOSE"):
             for br in self._bridges:
                 t = br.log_text()

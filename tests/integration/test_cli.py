@@ -138,6 +138,7 @@ class CliTest(h.BridgeTestCase):
         self.assertRegex(self.out(cp), r"frobnication")
 
     def test_invalid_env_values(self):
+        # (4, the wire level of 3.1.1, is accepted as 3: an extension)
         for var, val in (("TWITCH2MQTT_MQTT_VERSION", "6"),
                          ("TWITCH2MQTT_BRIDGE_LOG_LEVEL", "loud"),
                          ("TWITCH2MQTT_MQTT_URL", "http://x"),

@@ -103,11 +103,22 @@ class ControlTest(BridgeTestCase):
         self.assert_ok(ans)
         self.check_channel(ans["data"]["channel"], ch)
 
-    def test_subscribe_default_transport_not_available(self):
-        # The Twitch transports are not built yet: websocket answers an
-        # error that says so. (Later issues change this expectation.)
+    def test_subscribe_default_transport_needs_credentials(self):
+        # CONTRACT 5: missing credentials for the transport is an error
+        # that says what is missing. This bridge has no Twitch token.
         ans = self.req("subscribe", {"channel": unique("ws")})
-        self.assert_error(ans, "not available", what="default transport")
+        self.assert_error(ans, "user token", what="default transport")
+        ans = self.req("subscribe", {"channel": unique("wh"),
+                                     "transport": "webhook"})
+        self.assert_error(ans, "http.listen", what="webhook transport")
+        ans = self.req("subscribe", {"channel": unique("ps"),
+                                     "transport": "pubsub",
+                                     "events": ["bits"]})
+        self.assert_error(ans, "not available", what="pubsub transport")
+        held = self.req("subscriptions", {})
+        self.assertFalse([s for s in held["data"]
+                          if s["transport"] != "demo"],
+                         "a refused subscribe holds nothing: %s" % held)
 
     def test_subscribe_bare_channel_name(self):
         # A bare login as the whole payload is a subscribe with defaults:
@@ -260,6 +271,26 @@ class ControlTest(BridgeTestCase):
         self.assertEqual(sort_subs(self.held()), before,
                          "a failed request changed what is held")
 
+    def test_channel_availability(self):
+        # CONTRACT 3: <base>/<channel>/availability, retained: online while
+        # the channel's subscriptions are active, else offline.
+        ch = unique("avail")
+        topic = "twitch/%s/availability" % ch
+        since = self.sub.mark()
+        self.assert_ok(self.subscribe_demo(ch, ["bits"]))
+        self.sub.wait_for(lambda m: m.topic == topic and m.text == "online",
+                          5, since, desc="online on " + topic)
+        r = h.retained(self.b.port, topic)
+        self.assertIsNotNone(r, topic + " is retained")
+        self.assertEqual(r.text, "online")
+        since = self.sub.mark()
+        self.assert_ok(self.req("unsubscribe", {"channel": ch,
+                                                "transport": "demo"}))
+        self.sub.wait_for(lambda m: m.topic == topic and m.text == "offline",
+                          5, since, desc="offline on " + topic)
+        r = h.retained(self.b.port, topic)
+        self.assertEqual(r and r.text, "offline")
+
     # ------------------------------------------------------------ health
     def test_health(self):
         ans = self.req("health", {})
@@ -354,6 +385,25 @@ class ControlTest(BridgeTestCase):
         m = self.sub.wait_for(lambda m: m.topic == "my/reply", 5, since)
         self.assertEqual(getattr(m.properties, "CorrelationData", None),
                          b"\x00\x01err")
+
+
+class BaseTopicTest(BridgeTestCase):
+
+    def test_base_topic(self):
+        # CONTRACT 3: every topic is under mqtt.base_topic.
+        b = self.broker()
+        sub = self.mqtt(b)
+        self.bridge(b, args=["--demo"],
+                    env={"TWITCH2MQTT_MQTT_BASE_TOPIC": "tw2"})
+        ans = sub.wait_bridge(base="tw2")
+        self.assertEqual(ans.get("status"), "ok", ans)
+        sub.wait_for(lambda m: h.is_event(m, "demo", base="tw2"), 10,
+                     desc="a demo event under tw2/demo/")
+        r = h.retained(b.port, "tw2/bridge/state")
+        self.assertEqual(r and r.text, "online")
+        stray = [m.topic for m in sub.snapshot()
+                 if not m.topic.startswith(("tw2/", "homeassistant/"))]
+        self.assertEqual(stray, [], "topics outside the base topic")
 
 
 class Mqtt311Test(BridgeTestCase):

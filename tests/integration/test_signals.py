@@ -75,6 +75,24 @@ class StopSignalTest(BridgeTestCase):
         self.stop_with(signal.SIGINT)
 
 
+class LastWillTest(BridgeTestCase):
+
+    def test_killed_bridge_goes_offline(self):
+        # CONTRACT 3: twitch/bridge/state offline is the last will.
+        b = self.broker()
+        sub = self.mqtt(b)
+        br = self.bridge(b, args=["--demo"])
+        sub.wait_for(lambda m: m.topic == "twitch/bridge/state" and
+                     m.text == "online", 10, desc="bridge online")
+        since = sub.mark()
+        br.kill()
+        sub.wait_for(lambda m: m.topic == "twitch/bridge/state" and
+                     m.text == "offline", 5, since,
+                     desc="the last will (offline) after SIGKILL")
+        r = h.retained(b.port, "twitch/bridge/state")
+        self.assertEqual(r and r.text, "offline", "the will is retained")
+
+
 class ReloadTest(BridgeTestCase):
 
     def start_with_config(self, cfg):
@@ -104,8 +122,9 @@ class ReloadTest(BridgeTestCase):
         br.write_config({"bridge": {"log_level": "loud"},
                          "bogus_key_xyz": 1})
         br.terminate(signal.SIGHUP)
-        m = br.wait_log(r"(?i)(keep|kept|keeping|old|previous|current)"
-                        r"[^\n]*config", 5, mark)
+        # one log line that mentions the configuration and keeping the old
+        m = br.wait_log(r"(?im)^(?=.*config)(?=.*(keep|kept|old|previous|"
+                        r"unchanged|retain|still)).*$", 5, mark)
         self.assertTrue(br.alive(), "twitch2mqtt exited on a bad SIGHUP")
         tail = br.log_text()[mark:]
         self.assertRegex(tail, r"bogus_key_xyz|log_level",

@@ -1,0 +1,68 @@
+/*
+ * Private to the EventSub WebSocket source: esws.c keeps the wanted
+ * subscriptions and talks to Helix; esws_conn.c owns the sockets.
+ */
+#ifndef BR_ESWS_INT_H
+#define BR_ESWS_INT_H
+
+#include <stdint.h>
+
+#include "backoff.h"
+#include "esws.h"
+#include "eventsub.h"
+#include "wants.h"
+
+#define ESWS_SOURCE "eventsub-websocket"
+#define ESWS_FRAME_MAX (1024 * 1024)
+#define ESWS_GRACE_S 5
+
+struct esws_conn {
+	struct br_esws *es;     /* NULL once the source is gone */
+	struct esws_conn *next;
+	struct lws *wsi;
+	char *buf;              /* a message being reassembled */
+	size_t len;
+	bool oversize;
+	char *session_id;
+	long keepalive_s;
+	struct br_timer watchdog;
+	bool welcomed, migration, dropping;
+	bool in_connect, gone_early;
+	bool superseded;        /* replaced: its end is no news */
+	int close_code;
+};
+
+struct br_esws {
+	struct br_loop *loop;
+	struct br_bus *bus;
+	struct br_helix *helix;
+	struct br_auth *auth;
+	struct br_subs *subs;
+	struct br_metrics *metrics;
+	struct br_source_hooks hooks;
+	char *url, *ca_file;
+	struct lws_vhost *vhost;
+	struct esws_conn *conns;
+	struct esws_conn *active;       /* the welcomed session */
+	struct br_wants *wants;
+	struct br_backoff backoff;
+	struct br_timer retry;
+	struct br_timer deadline;       /* for requests waiting on a session */
+	bool stopped, refreshing;
+	unsigned reconnects;
+};
+
+/* esws_conn.c */
+int esws_vhost_init(struct br_esws *es);
+void esws_connect(struct br_esws *es, const char *url, bool migration);
+void esws_drop(struct esws_conn *c, const char *why);
+void esws_drop_all(struct br_esws *es);
+bool esws_connecting(const struct br_esws *es);
+
+/* esws.c, called from esws_conn.c */
+void esws_on_welcome(struct br_esws *es, struct esws_conn *c);
+void esws_on_lost(struct br_esws *es, struct esws_conn *c, int code);
+void esws_on_frame(struct br_esws *es, struct esws_conn *c,
+                   struct br_es_frame *f);
+
+#endif
