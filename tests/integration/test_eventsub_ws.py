@@ -22,7 +22,6 @@ class SubscribeTest(EsCase):
         st = self.stack()
         mock = st.mock
         # Nothing held: no connection to eventsub_url.
-        t_ready = time.monotonic()
         time.sleep(1.5)
         self.assertEqual(mock.connections(), [],
                          "the bridge connected to eventsub_url while no "
@@ -128,7 +127,14 @@ class SubscribeTest(EsCase):
         st = self.stack()
         mark = st.mock.mark()
         ans = st.subscribe(["bits"], channel_id="1337")
-        self.ok_events(ans, ["bits"])
+        self.assertEqual(ans.get("status"), "ok", ans)
+        self.assertEqual(ans["data"]["events"], {"bits": "enabled"})
+        ch = ans["data"]["channel"]
+        self.assertEqual(list(ch), ["id", "login", "name"])
+        self.assertEqual((ch["id"], ch["login"]), ("1337", "cool_streamer"))
+        # Without a lookup the display name may be unknown: the login
+        # stands in for it.
+        self.assertIn(ch["name"], ("Cool_Streamer", "cool_streamer"), ch)
         lookups = [r for r in st.mock.reqs("GET", "/helix/users", mark)
                    if r.q("login")]
         self.assertEqual(lookups, [], "channel_id given: no lookup by "
@@ -214,6 +220,46 @@ class SubscribeTest(EsCase):
         self.assertIsNone(c.closed, "the connection stays: happy_viewer is "
                           "still held")
         es.check_no_violations(self, st)
+
+    def test_channels_from_configuration(self):
+        # channels (here TWITCH2MQTT_CHANNELS) are held from the start; the
+        # transport defaults to websocket.
+        st = self.stack(env={"TWITCH2MQTT_CHANNELS": "cool_streamer:bits+raid"})
+        c = st.wait_conn(0, 15, desc="a connection for the configured "
+                         "channels")
+        self.assertEqual(c.path_qs, st.base_path)
+        st.wait_posts(c.session_id, es.expected_keys(["bits", "raid"]), 10)
+        held = h.wait_until(st.held_ws, 10, desc="cool_streamer held")
+        self.assertEqual(held["events"], {"bits": "enabled",
+                                          "raid": "enabled"})
+        r = st.notify("channel.raid", es.fixture("channel.raid"))
+        st.wait_event("twitch/cool_streamer/raid", r.message_id)
+
+    def test_restored_after_restart(self):
+        st = self.stack()
+        evs = ["bits", "raid"]
+        self.ok_events(st.subscribe(evs), evs)
+        c1 = st.mock.current()
+        self.assertEqual(st.br.stop(), 0)
+        h.wait_until(lambda: c1.closed is not None, 5,
+                     desc="the EventSub socket closed when the bridge exits")
+        old = st.br
+        self.addCleanup(old.close)
+        st.br = h.Bridge(st.broker, args=["-v"], env=old.extra_env,
+                         state_dir=old.state_dir)
+        self._bridges.append(st.br)
+        mark = st.mock.mark()
+        t = time.monotonic()
+        st.br.start()
+        c2 = st.wait_conn(t, 15, desc="a connection after the restart")
+        st.wait_posts(c2.session_id, es.expected_keys(evs), 10, mark)
+        st.sub.wait_bridge()
+        held = h.wait_until(st.held_ws, 10, desc="cool_streamer held")
+        self.assertEqual(held["events"], {e: "enabled" for e in evs})
+        since = st.sub.mark()
+        r = st.notify("channel.cheer", es.fixture("channel.cheer"))
+        st.wait_event("twitch/cool_streamer/bits", r.message_id, 10, since)
+        es.check_no_leaks(self, st)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ class CloseCodesTest(EsCase):
         mock = st.mock
         want = es.expected_keys(EVS)
         timings = []
+        first = st.notify("channel.cheer", es.fixture("channel.cheer"))
+        st.wait_event("twitch/cool_streamer/bits", first.message_id)
         for code in (4000, 4001, 4002, 4004, 4005, 4006, 4007, "drop"):
             with self.subTest(close=code):
                 cur = mock.current()
@@ -50,6 +52,15 @@ class CloseCodesTest(EsCase):
                 r = st.notify("channel.cheer", es.fixture("channel.cheer"))
                 st.wait_event("twitch/cool_streamer/bits", r.message_id, 10,
                               since)
+        # a message id seen before all these reconnects is still a
+        # duplicate (CONTRACT 4: across reconnects)
+        since = st.sub.mark()
+        st.notify("channel.cheer", es.fixture("channel.cheer"),
+                  message_id=first.message_id)
+        st.settle()
+        self.assertEqual(st.sub.find(
+            lambda m: (m.try_json() or {}).get("id") == first.message_id,
+            since), [], "a redelivered message id was published again")
         sys.stderr.write("\n  close -> (connect after s, resubscribed "
                          "after s): %s\n" % timings)
         held = st.held_ws()

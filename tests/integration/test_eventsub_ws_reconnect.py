@@ -53,7 +53,7 @@ class ReconnectTest(EsCase):
             c2 = st.wait_conn(t_rc, 10,
                               pred=lambda c: c.reconnect_of is c1,
                               desc="a connection to the reconnect_url")
-        except AssertionError as e:
+        except AssertionError:
             if refused():
                 self.fail("the reconnect_url was refused with 4007 (old "
                           "socket closed before connecting the new one?): "
