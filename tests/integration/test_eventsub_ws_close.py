@@ -80,7 +80,8 @@ class CloseCodesTest(EsCase):
         time.sleep(6)       # observe: how often does it connect?
         n = len(mock.connections(t))
         tokens = len(mock.token_reqs())
-        self.assertLessEqual(n, 5, "%d connections in 6 s after 4003: a "
+        # A loop without backoff makes dozens; jittered backoff a few.
+        self.assertLessEqual(n, 8, "%d connections in 6 s after 4003: a "
                              "loop without backoff" % n)
         posts = mock.sub_posts()
         self.assertLessEqual(len(posts), 2 + n, "POSTs: %d" % len(posts))
