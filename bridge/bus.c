@@ -75,11 +75,12 @@ publish_state(struct br_bus *bus, const char *login, json_t *state)
 
 	if (br_topic_channel(topic, sizeof topic, bus->base, login, "state") < 0)
 		return;
-	payload = json_dumps(state, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len;
+	payload = br_json_compact(state, &len);
 	if (payload == NULL)
 		return;
 	bus->sink.ops->publish(bus->sink.impl,
-	    br_msg_adopt(topic, payload, strlen(payload), 1, true));
+	    br_msg_adopt(topic, payload, len, 1, true));
 }
 
 static json_t *
