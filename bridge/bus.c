@@ -75,10 +75,12 @@ publish_state(struct br_bus *bus, const char *login, json_t *state)
 
 	if (br_topic_channel(topic, sizeof topic, bus->base, login, "state") < 0)
 		return;
-	payload = json_dumps(state, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len;
+	payload = br_json_compact(state, &len);
+	if (payload == NULL)
+		return;
 	bus->sink.ops->publish(bus->sink.impl,
-	    br_msg_new(topic, payload, strlen(payload), 1, true));
-	free(payload);
+	    br_msg_adopt(topic, payload, len, 1, true));
 }
 
 static json_t *
@@ -158,9 +160,9 @@ br_bus_submit(struct br_bus *bus, struct br_event *ev)
 		goto out;
 	}
 	size_t len;
+	/* The rendered event becomes the message's payload: no copy. */
 	char *payload = br_event_dump(ev, &len);
-	struct br_msg *msg = br_msg_new(topic, payload, len, bus->qos, false);
-	free(payload);
+	struct br_msg *msg = br_msg_adopt(topic, payload, len, bus->qos, false);
 	msg->is_event = true;
 	msg->label = br_xstrdup(type);
 	bus->sink.ops->publish(bus->sink.impl, msg);

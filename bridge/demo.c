@@ -11,6 +11,12 @@
 /* At high rates one timer tick emits a batch, so the loop is not woken
  * 50,000 times a second. */
 #define TICK_MS_MIN 1
+/* ...but never more than this in one loop turn: a backlog (--demo-rate far
+ * above what the broker takes, or the first tick of a fast demo) is
+ * emitted over several turns, so that acknowledgements are handled and
+ * the window kept full meanwhile instead of the whole backlog piling up
+ * in the buffer first. */
+#define TICK_BATCH_MAX 256
 
 struct br_demo {
 	struct br_loop *loop;
@@ -94,14 +100,21 @@ tick(void *arg)
 		return;
 	if (d->count > 0 && due > d->count)
 		due = d->count;
-	while (d->emitted < due && !br_bus_full(d->bus)) {
+	unsigned long batch = 0;
+	while (d->emitted < due && !br_bus_full(d->bus) &&
+	    batch < TICK_BATCH_MAX) {
 		unsigned long before = d->emitted;
 		emit_one(d);
 		if (d->emitted == before && d->n % 64 == 0)
 			break;  /* nothing enabled to emit */
+		batch += d->emitted - before;
 	}
 	if (d->count > 0 && d->emitted >= d->count) {
 		log_info("demo: emitted all %lu events", d->count);
+		return;
+	}
+	if (batch == TICK_BATCH_MAX) {
+		br_timer_start(&d->timer, 0);   /* behind: go on after one turn */
 		return;
 	}
 	long long ms = (long long)(1000.0 / d->rate);

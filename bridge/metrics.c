@@ -71,14 +71,55 @@ br_metrics_declare(struct br_metrics *m, const char *family,
 		.help = br_xstrdup(help), .kind = kind };
 }
 
+/* render_labels when the whole rendering surely fits: the same bytes,
+ * without stdio (counters move once or twice per event). */
+static void
+render_labels_fast(char *buf, va_list ap)
+{
+	char *p = buf;
+	const char *k, *v;
+
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		if (v == NULL)
+			v = "";
+		if (p != buf)
+			*p++ = ',';
+		size_t kl = strlen(k);
+		memcpy(p, k, kl);
+		p += kl;
+		*p++ = '=';
+		*p++ = '"';
+		for (; *v; v++) {
+			if (*v == '"' || *v == '\\')
+				*p++ = '\\';
+			*p++ = *v == '\n' ? ' ' : *v;
+		}
+		*p++ = '"';
+	}
+	*p = '\0';
+}
+
 /* Renders the NULL-terminated name/value pairs; values escaped as the
  * exposition format wants, and cut so a hostile value cannot grow it. */
 static void
 render_labels(char *buf, size_t size, va_list ap)
 {
-	size_t n = 0;
+	size_t n = 0, need = 1;
 	const char *k, *v;
+	va_list aq;
 
+	/* Worst case: a separator, the key, =, quotes, every byte escaped. */
+	va_copy(aq, ap);
+	while ((k = va_arg(aq, const char *)) != NULL) {
+		v = va_arg(aq, const char *);
+		need += strlen(k) + 4 + 2 * (v != NULL ? strlen(v) : 0);
+	}
+	va_end(aq);
+	if (need + 4 < size) {
+		render_labels_fast(buf, ap);
+		return;
+	}
 	buf[0] = '\0';
 	while ((k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);

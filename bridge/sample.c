@@ -137,7 +137,6 @@ static void
 fill(struct br_event *ev, const char *type, uint64_t n, long long now_ms)
 {
 	char when[BR_TIME_LEN];
-	br_format_time(when, now_ms);
 
 	if (strcmp(type, "bits") == 0) {
 		bits(ev, n);
@@ -152,6 +151,7 @@ fill(struct br_event *ev, const char *type, uint64_t n, long long now_ms)
 	} else if (strcmp(type, "subscription") == 0) {
 		subscription(ev, n);
 	} else if (strcmp(type, "follow") == 0) {
+		br_format_time(when, now_ms);
 		set_user(ev, viewer(n));
 		add(ev, "followed_at", json_string(when));
 	} else if (strcmp(type, "raid") == 0) {

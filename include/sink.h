@@ -27,6 +27,9 @@ struct br_msg {
 /* Copies topic and payload. */
 struct br_msg *br_msg_new(const char *topic, const char *payload, size_t len,
                           int qos, bool retain);
+/* Copies topic, takes payload: malloc()ed, len bytes and a NUL. */
+struct br_msg *br_msg_adopt(const char *topic, char *payload, size_t len,
+                            int qos, bool retain);
 void br_msg_free(struct br_msg *msg);
 
 /* A message that arrived on a topic the bridge subscribed to. */

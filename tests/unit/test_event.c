@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -168,6 +169,135 @@ test_sample_redemption_slug(void **state)
 	br_event_free(ev);
 }
 
+/* br_json_compact must write exactly what json_dumps writes. */
+static void
+check_compact(const json_t *j)
+{
+	size_t len = 0;
+	char *want = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *got = br_json_compact(j, &len);
+	if (want == NULL) {
+		assert_null(got);
+	} else {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want));
+	}
+	free(want);
+	free(got);
+}
+
+static void
+test_compact_matches_jansson(void **state)
+{
+	static const char *const types[] = { "bits", "bits_badge",
+		"channel_points", "channel_points_update", "subscription",
+		"follow", "raid", "stream", "channel_update", "moderation",
+		"whisper", "hype_train", "poll", "prediction", "ad_break",
+		"power_up", "chat", "user_update" };
+	for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+		for (uint64_t n = 0; n < 6; n++) {
+			struct br_event *ev = br_sample_event(types[i], "demo",
+			    "1", "demo", "Demo", n);
+			check_compact(br_event_json(ev));
+			br_event_free(ev);
+		}
+
+	char all[128];
+	for (int c = 0; c < 128; c++)
+		all[c] = (char)c;
+	json_t *o = json_object();
+	json_object_set_new(o, "ascii", json_stringn(all, sizeof all));
+	json_object_set_new(o, "k\"\\\n\x01/", json_string("q\"b\\s/\x7f"));
+	json_object_set_new(o, "utf8", json_string("caf\xc3\xa9 \xe2\x82\xac "
+	    "\xf0\x9f\x98\x80 \xe2\x80\xa8"));
+	json_object_set_new(o, "nul", json_stringn("a\0b", 3));
+	json_object_set_new(o, "ints", json_pack("[I,I,I,I,I]", (json_int_t)0,
+	    (json_int_t)-1, (json_int_t)1234567890123LL, (json_int_t)LLONG_MAX,
+	    (json_int_t)LLONG_MIN));
+	json_object_set_new(o, "lits", json_pack("[b,b,n,{},[]]", 1, 0));
+	json_object_set_new(o, "", json_string(""));
+	check_compact(o);
+	/* longer than the encoder's stack buffer, escapes included */
+	char big[5000];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = "ab\n\"c\x01\xc3\xa9"[i % 8];
+	json_t *long_one = json_pack("{s:s%,s:[s%,i]}", "big", big, sizeof big,
+	    "again", big, sizeof big / 2, 7);
+	assert_non_null(long_one);
+	check_compact(long_one);
+	json_decref(long_one);
+	/* what it leaves to jansson: reals, invalid UTF-8, deep nesting */
+	json_object_set_new(o, "real", json_real(0.1));
+	check_compact(o);
+	json_object_del(o, "real");
+	json_object_set_new(o, "bad", json_stringn_nocheck("\xc0\xaf", 2));
+	check_compact(o);               /* json_dumps refuses: NULL */
+	json_object_del(o, "bad");
+	json_t *deep = json_array(), *inner = deep;
+	for (int d = 0; d < 40; d++) {
+		json_t *a = json_array();
+		json_array_append_new(inner, a);
+		inner = a;
+	}
+	json_object_set_new(o, "deep", deep);
+	check_compact(o);
+	check_compact(deep);
+	json_decref(o);
+	json_t *empty = json_object();
+	check_compact(empty);
+	json_decref(empty);
+
+	/* random trees of random strings: valid UTF-8 of every length, and
+	 * raw bytes (unchecked, so also invalid UTF-8) */
+	srand(1);
+	for (int round = 0; round < 3000; round++) {
+		json_t *root = json_object();
+		for (int k = 0; k < 8; k++) {
+			char buf[64];
+			size_t n = 0;
+			for (int c = rand() % 12; c > 0; c--) {
+				static const uint32_t top[] = { 0x80, 0x800,
+					0x10000, 0x110000 };
+				uint32_t cp = (uint32_t)rand() % top[rand() % 4];
+				if (cp >= 0xd800 && cp <= 0xdfff)
+					cp = '?';
+				if (cp < 0x80) {
+					buf[n++] = (char)cp;
+				} else if (cp < 0x800) {
+					buf[n++] = (char)(0xc0 | cp >> 6);
+					buf[n++] = (char)(0x80 | (cp & 0x3f));
+				} else if (cp < 0x10000) {
+					buf[n++] = (char)(0xe0 | cp >> 12);
+					buf[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+					buf[n++] = (char)(0x80 | (cp & 0x3f));
+				} else {
+					buf[n++] = (char)(0xf0 | cp >> 18);
+					buf[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
+					buf[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+					buf[n++] = (char)(0x80 | (cp & 0x3f));
+				}
+			}
+			char key[8];
+			snprintf(key, sizeof key, "k%d", k);
+			json_t *v = rand() % 4 == 0
+			    ? json_integer(rand() - RAND_MAX / 2)
+			    : json_pack("[s%]", buf, n);
+			assert_non_null(v);
+			json_object_set_new(root, key, v);
+		}
+		if (round % 2 == 0) {
+			char raw[6];
+			for (size_t b = 0; b < sizeof raw; b++)
+				raw[b] = (char)(rand() % 256);
+			json_object_set_new(root, "raw",
+			    json_stringn_nocheck(raw, sizeof raw));
+		}
+		check_compact(root);
+		json_decref(root);
+	}
+}
+
 int
 main(void)
 {
@@ -180,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_topics),
 		cmocka_unit_test(test_samples_cover_every_type),
 		cmocka_unit_test(test_sample_redemption_slug),
+		cmocka_unit_test(test_compact_matches_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
