@@ -323,7 +323,7 @@ br_sink_mqtt_new(struct br_loop *loop, struct br_metrics *metrics,
 	s->tls_insecure = opts->tls_insecure;
 	s->buffer_max = opts->buffer_max;
 	sinkq_init(s);
-	br_backoff_init(&s->backoff, 500, 30000, br_random64());
+	br_backoff_init(&s->backoff, 500, 15000, br_random64());
 	br_timer_init(&s->retry_timer, loop, connect_now, s);
 	br_metrics_declare(metrics, mqtt_family, BR_GAUGE,
 	    "1 while the MQTT broker is connected.");
