@@ -27,7 +27,8 @@ shared/twitch/twitch-cli-samples/websocket):
                closed 4004 after the grace period (default 30 s) unless the
                client closed it; a used or unknown reconnect_id, or one
                whose old socket is already gone, is closed 4007.
-  /helix       POST/GET/DELETE /eventsub/subscriptions, GET /users.
+  /helix       POST/GET/DELETE /eventsub/subscriptions, GET /users,
+               GET /channel_points/custom_rewards (set_rewards()).
   /oauth2      GET /validate, POST /token (refresh_token,
                client_credentials, device_code), POST /device, POST /revoke.
 
@@ -356,6 +357,7 @@ class MockTwitch:
         self.devices = {}           # device_code -> {"polls", "authorized"}
         self.sub_session_ever = {}  # session id -> [sub ids created on it]
         self.deleted = []           # subscriptions removed by DELETE
+        self.rewards = {}           # broadcaster id -> [custom reward]
         self.access_token = self._new_access(
             self.token_user, expires_in=first_token_expires_in)
         self.refresh_token = self._new_refresh(self.token_user)
@@ -475,6 +477,8 @@ class MockTwitch:
             r.add_get("/helix/eventsub/subscriptions", self._h_sub_list)
             r.add_delete("/helix/eventsub/subscriptions", self._h_sub_delete)
             r.add_get("/helix/users", self._h_users)
+            r.add_get("/helix/channel_points/custom_rewards",
+                      self._h_rewards)
             r.add_get("/oauth2/validate", self._o_validate)
             r.add_post("/oauth2/token", self._o_token)
             r.add_post("/oauth2/device", self._o_device)
@@ -603,6 +607,7 @@ class MockTwitch:
     def unknown_reqs(self, since=0):
         """Requests no route served (404 on an unknown path)."""
         known = {"/ws", "/helix/eventsub/subscriptions", "/helix/users",
+                 "/helix/channel_points/custom_rewards",
                  "/oauth2/validate", "/oauth2/token", "/oauth2/device",
                  "/oauth2/revoke"}
         return self.reqs(since=since, pred=lambda r: r.path not in known)
@@ -1224,6 +1229,48 @@ class MockTwitch:
                  "offline_image_url": "", "view_count": 0,
                  "created_at": "2016-12-14T20:32:28Z"}
             data.append(d)
+        return web.json_response({"data": data})
+
+    def set_rewards(self, broadcaster_id, rewards):
+        """The channel's custom rewards: [{"id","title",...}]; the missing
+        fields of Twitch's shape are filled in."""
+        full = []
+        for r in rewards:
+            d = {"broadcaster_id": broadcaster_id, "id": r["id"],
+                 "title": r["title"], "prompt": r.get("prompt", ""),
+                 "cost": r.get("cost", 100), "is_enabled": True,
+                 "is_paused": False, "is_in_stock": True,
+                 "is_user_input_required": False,
+                 "background_color": "#9147FF", "image": None,
+                 "default_image": {}, "global_cooldown_setting": {},
+                 "max_per_stream_setting": {},
+                 "max_per_user_per_stream_setting": {},
+                 "should_redemptions_skip_request_queue": False,
+                 "redemptions_redeemed_current_stream": None,
+                 "cooldown_expires_at": None}
+            full.append(d)
+        with self.lock:
+            self.rewards[broadcaster_id] = full
+
+    async def _h_rewards(self, request):
+        """Get Custom Reward: the broadcaster's own user token with
+        channel:read:redemptions or channel:manage:redemptions."""
+        info, err = self._helix_auth(request)
+        if err is not None:
+            return err
+        bid = request.query.get("broadcaster_id")
+        if not bid:
+            return self._err(400, "Missing required parameter "
+                             "\"broadcaster_id\"")
+        if info["kind"] != "user" or info["user_id"] != bid:
+            return self._err(401, "The ID in broadcaster_id must match the "
+                             "user ID found in the request's OAuth token.")
+        if not any(s in info["scopes"] for s in (
+                "channel:read:redemptions", "channel:manage:redemptions")):
+            return self._err(401, "Missing scope: channel:read:redemptions "
+                             "or channel:manage:redemptions")
+        with self.lock:
+            data = copy.deepcopy(self.rewards.get(bid, []))
         return web.json_response({"data": data})
 
     def _check_condition(self, typ, version, cond, info):
