@@ -228,12 +228,14 @@ place(struct br_pubsub *ps)
 	}
 }
 
-/* Empty connections close, unless they are about to take over. */
+/* Empty connections close, unless they are about to take over or are
+ * being taken over (the successor closes those once it is confirmed). */
 static void
 close_empty(struct br_pubsub *ps)
 {
 	for (struct ps_conn *c = ps->conns; c; c = c->next)
-		if (!c->dropping && c->replaces == NULL && load(ps, c) == 0) {
+		if (!c->dropping && !c->moving && c->replaces == NULL &&
+		    load(ps, c) == 0) {
 			log_info("pubsub: connection %u holds no topic; closing",
 			    c->serial);
 			c->superseded = true;

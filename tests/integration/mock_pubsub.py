@@ -13,7 +13,7 @@ Controls: send(topic, inner) (a MESSAGE to every connection holding the
 topic; inner is a dict or a string, serialized into data.message),
 send_raw(conn, text), reconnect(conn) (a RECONNECT frame), drop(conn)
 (TCP abort), set_pong(on), fail_listen(error, times, prefix=None),
-wait_conn(...), wait_listen(...).
+set response_delay (seconds before a RESPONSE), wait(...), wait_topics(...).
 """
 
 import asyncio
@@ -57,6 +57,7 @@ class MockPubSub:
         self.lock = threading.RLock()
         self.conns = []
         self.pong = True
+        self.response_delay = 0.0   # seconds before answering a LISTEN
         self.failures = []      # [error, times, prefix]
         self._seq = 0
         self._loop = None
@@ -188,6 +189,8 @@ class MockPubSub:
             err = "ERR_BADAUTH"
         else:
             err = self._failure(topics)
+        if self.response_delay:
+            await asyncio.sleep(self.response_delay)
         with self.lock:
             c.responses.append((f.get("nonce"), err))
             if not err:
@@ -225,8 +228,11 @@ class MockPubSub:
 
     def send_raw(self, c, text):
         async def go():
-            if c.closed is None:
-                await c.ws.send_str(text)
+            if c.closed is None and not c.ws.closed:
+                try:
+                    await c.ws.send_str(text)
+                except ConnectionResetError:
+                    pass        # closing: the frame is lost, as on Twitch
         self._call(go())
 
     def reconnect(self, c):
