@@ -200,6 +200,7 @@ begin_shutdown(struct bridge *b)
 	b->hard_deadline_ms = now + 4500;
 	br_demo_stop(b->demo);
 	br_esws_stop(b->esws);
+	br_pubsub_stop(b->pubsub);
 }
 
 static void
@@ -280,6 +281,7 @@ auth_ready(void *ctx)
 {
 	struct bridge *b = ctx;
 	br_esws_auth_ready(b->esws);
+	br_pubsub_auth_ready(b->pubsub);
 }
 
 static int
@@ -298,6 +300,21 @@ add_webhooks(struct bridge *b, const struct br_source_hooks *sh)
 	    b->metrics, b->http, &wo, sh);
 	b->sources[b->n_sources++] = br_whsrc_webhook(b->whsrc);
 	b->sources[b->n_sources++] = br_whsrc_websub(b->whsrc);
+	return 0;
+}
+
+static int
+add_pubsub(struct bridge *b, const struct br_source_hooks *sh)
+{
+	struct br_pubsub_options po = { b->cfg->twitch.pubsub_url,
+		b->cfg->twitch.ca_file, b->opts.pubsub_ping_ms,
+		b->opts.pubsub_pong_ms, 0 };
+
+	b->pubsub = br_pubsub_new(b->loop, b->bus, b->helix, b->auth, b->subs,
+	    b->metrics, &po, sh);
+	if (b->pubsub == NULL)
+		return -1;
+	b->sources[b->n_sources++] = br_pubsub_source(b->pubsub);
 	return 0;
 }
 
@@ -323,6 +340,8 @@ add_twitch(struct bridge *b)
 	if (b->esws == NULL)
 		return -1;
 	b->sources[b->n_sources++] = br_esws_source(b->esws);
+	if (add_pubsub(b, &sh) < 0)
+		return -1;
 	return add_webhooks(b, &sh);
 }
 
@@ -515,6 +534,7 @@ bridge_free(struct bridge *b)
 	br_helix_free(b->helix);        /* first: no Helix answer after this */
 	br_disc_pub_free(b->disc);
 	br_esws_free(b->esws);
+	br_pubsub_free(b->pubsub);
 	br_whsrc_free(b->whsrc);
 	br_auth_free(b->auth);
 	br_demo_free(b->demo);

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "loop.h"
 #include "metrics.h"
+#include "pubsub.h"
 #include "sink_mqtt.h"
 #include "subs.h"
 #include "whsrc.h"
@@ -48,6 +49,7 @@ struct bridge {
 	struct br_helix *helix;
 	struct br_auth *auth;
 	struct br_esws *esws;
+	struct br_pubsub *pubsub;
 	struct br_whsrc *whsrc;
 	struct br_source sources[BR_MAX_SOURCES];
 	size_t n_sources;

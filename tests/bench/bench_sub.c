@@ -41,6 +41,7 @@ mono_us(void)
 
 static struct {
 	const char *match;      /* count only payloads containing this */
+	const char *key;        /* the latency number follows this */
 	long want;
 	long count, lat_n;
 	int64_t first_us, last_us;
@@ -48,7 +49,8 @@ static struct {
 	bool lost;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-} st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} st = { .key = "\"bench_us\":", .lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER };
 
 /* memmem over a payload that is not NUL-terminated. */
 static const char *
@@ -63,10 +65,9 @@ on_message(void *ctx, char *topic, int topic_len, MQTTClient_message *m)
 	int64_t now = mono_us();
 	const char *p = m->payload;
 	size_t n = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
-	static const char key[] = "\"bench_us\":";
 
 	if (st.match == NULL || find(p, n, st.match) != NULL) {
-		const char *b = find(p, n, key);
+		const char *b = find(p, n, st.key);
 		/* Only this thread writes the counters; main reads them under
 		 * the lock once signalled. */
 		pthread_mutex_lock(&st.lock);
@@ -75,7 +76,7 @@ on_message(void *ctx, char *topic, int topic_len, MQTTClient_message *m)
 				st.first_us = now;
 			st.last_us = now;
 			if (b != NULL) {
-				int64_t t = strtoll(b + sizeof key - 1, NULL, 10);
+				int64_t t = strtoll(b + strlen(st.key), NULL, 10);
 				st.lat[st.lat_n++] = now - t;
 			}
 			if (++st.count == st.want)
@@ -117,7 +118,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_sub -u URL -t FILTER -n COUNT [-q QOS] "
-	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID]\n");
+	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID] [-k KEY]\n"
+	    "  -k KEY  the latency number follows KEY (default \"bench_us\":)\n");
 	exit(2);
 }
 
@@ -130,7 +132,7 @@ main(int argc, char **argv)
 	MQTTClient client;
 	MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer;
 
-	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:k:")) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 't': filter = optarg; break;
@@ -140,6 +142,7 @@ main(int argc, char **argv)
 		case 'i': idle_s = atof(optarg); break;
 		case 'T': timeout_s = atof(optarg); break;
 		case 'c': client_id = optarg; break;
+		case 'k': st.key = optarg; break;
 		default: usage();
 		}
 	}
