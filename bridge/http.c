@@ -318,14 +318,27 @@ br_http_query(const struct br_http_request *req, const char *name, char *buf,
 	struct conn *c = req->conn;
 	char key[128];
 
-	/* lws matches the "name=" prefix of each decoded argument. */
+	/* lws matches the "name=" prefix of each decoded argument, copying
+	 * each into the buffer in turn, and stops at the first one that does
+	 * not fit: so it gets room for the longest (all of them), and only
+	 * the value found must fit the caller's buffer. Otherwise a long
+	 * argument (a hub.topic URL, a challenge) before the one asked for
+	 * hides it. */
 	if (snprintf(key, sizeof key, "%s=", name) >= (int)sizeof key)
 		return -1;
-	const char *v = lws_get_urlarg_by_name(c->wsi, key, buf, (int)size);
-	if (v == NULL)
+	int all = lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS);
+	if (all <= 0)
 		return -1;
-	memmove(buf, v, strlen(v) + 1);
-	return (int)strlen(buf);
+	char *tmp = br_xmalloc((size_t)all + 1);
+	const char *v = lws_get_urlarg_by_name(c->wsi, key, tmp, all + 1);
+	size_t n = v ? strlen(v) : 0;
+	int rc = -1;
+	if (v != NULL && n < size) {
+		memcpy(buf, v, n + 1);
+		rc = (int)n;
+	}
+	free(tmp);
+	return rc;
 }
 
 void
