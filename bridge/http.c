@@ -114,14 +114,31 @@ conn_reset(struct conn *c)
 static int
 dispatch(struct conn *c)
 {
-	struct br_http_request req = { c->method, c->path, c->in ? c->in : "",
-		c->in_len, c };
+	struct br_http_request req = { c->method, c->path,
+		c->in && !c->too_big ? c->in : "", c->too_big ? 0 : c->in_len,
+		c->too_big, c };
 
 	memset(&c->res, 0, sizeof c->res);
 	c->route->fn(c->route->ctx, &req, &c->res);
-	if (c->res.status == 0)
+	if (c->res.status == 0 && c->too_big)
+		br_http_reply(&c->res, 413, "text/plain",
+		    "body too large (1 MiB at most)\n");
+	else if (c->res.status == 0)
 		br_http_reply(&c->res, 500, "text/plain", "no answer\n");
 	return start_reply(c);
+}
+
+/* Over BR_HTTP_BODY_MAX: what came is dropped and the rest will be
+ * discarded as it arrives; the route is told, so that it can count the
+ * refusal, and answers at once. */
+static int
+refuse_too_large(struct conn *c)
+{
+	c->too_big = true;
+	free(c->in);
+	c->in = NULL;
+	c->in_len = 0;
+	return dispatch(c);
 }
 
 static int
@@ -151,10 +168,8 @@ on_request(struct conn *c, struct lws *wsi, const char *uri)
 		return dispatch(c);
 	char len[32];
 	if (lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-	    strtoull(len, NULL, 10) > BR_HTTP_BODY_MAX) {
-		c->too_big = true;
-		return fail_status(c, 413, "body too large (1 MiB at most)\n");
-	}
+	    strtoull(len, NULL, 10) > BR_HTTP_BODY_MAX)
+		return refuse_too_large(c);
 	return 0;       /* the body follows */
 }
 
@@ -163,10 +178,8 @@ on_body(struct conn *c, const void *in, size_t len)
 {
 	if (c->too_big)
 		return 0;
-	if (c->in_len + len > BR_HTTP_BODY_MAX) {
-		c->too_big = true;
-		return fail_status(c, 413, "body too large (1 MiB at most)\n");
-	}
+	if (c->in_len + len > BR_HTTP_BODY_MAX)
+		return refuse_too_large(c);
 	c->in = br_xrealloc(c->in, c->in_len + len + 1);
 	memcpy(c->in + c->in_len, in, len);
 	c->in_len += len;

@@ -134,6 +134,15 @@ on_request(void *ctx, const struct br_http_request *req,
 	struct br_wh_input in;
 	struct br_wh_verdict v;
 
+	if (req->too_large) {
+		/* The HTTP layer kept none of it; judged here only so the
+		 * refusal is counted like every other. */
+		log_warn("webhook: refused a %s call (413 too_large): body over "
+		    "%d bytes", req->method, BR_WH_BODY_MAX);
+		whsrc_reject(w, "too_large");
+		answer(res, 413, "body too large (1 MiB at most)\n");
+		return;
+	}
 	read_input(req, &f, &in);
 	br_wh_judge(&in, w->secret, &v);
 	switch (v.action) {
