@@ -80,9 +80,11 @@ posted(void *arg, const struct br_helix_response *res)
 
 	if (want != NULL && want->st == BR_WANT_POSTING) {
 		if (res->status == 202 || res->status == 200) {
+			/* A waiting request is answered when the hub's GET
+			 * arrives, or after VERIFY_WAIT_MS as pending. */
 			br_wants_set(w->websub, want, BR_WANT_VERIFYING, NULL);
 			if (want->req != NULL)
-				br_wants_release(w->websub, want);
+				br_timer_start(&w->deadline, VERIFY_WAIT_MS);
 		} else {
 			br_wants_failure(res, reason, sizeof reason);
 			br_wants_set(w->websub, want, BR_WANT_FAILED, reason);

@@ -13,8 +13,6 @@
 #include "util.h"
 #include "whsrc_int.h"
 
-#define VERIFY_WAIT_MS 10000
-
 /* ---- the HTTP endpoint ---- */
 
 void
@@ -470,18 +468,26 @@ on_revocation(struct br_whsrc *w, json_t *body)
 }
 
 /* Requests are answered once every want is verified, or after
- * VERIFY_WAIT_MS with "webhook_callback_verification_pending". */
+ * VERIFY_WAIT_MS with "webhook_callback_verification_pending": EventSub
+ * webhook subscriptions and WebSub hub subscriptions alike. */
+static void
+release_verifying(struct br_wants *ws)
+{
+	for (struct br_want *want = br_wants_first(ws), *next; want;
+	    want = next) {
+		next = want->next;
+		if (want->req != NULL && want->st == BR_WANT_VERIFYING)
+			br_wants_release(ws, want);
+	}
+}
+
 static void
 deadline_fired(void *arg)
 {
 	struct br_whsrc *w = arg;
 
-	for (struct br_want *want = br_wants_first(w->eventsub), *next; want;
-	    want = next) {
-		next = want->next;
-		if (want->req != NULL && want->st == BR_WANT_VERIFYING)
-			br_wants_release(w->eventsub, want);
-	}
+	release_verifying(w->eventsub);
+	release_verifying(w->websub);
 }
 
 /* ---- the source interface ---- */

@@ -10,6 +10,9 @@
 #include "wants.h"
 
 #define WH_SOURCE "eventsub-webhook"
+/* A subscribe request waits this long for Twitch's (or the hub's)
+ * verification before it is answered "..._pending". */
+#define VERIFY_WAIT_MS 10000
 #define WS_SOURCE "websub"
 
 struct br_whsrc {
