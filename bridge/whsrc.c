@@ -27,7 +27,7 @@ struct wh_fields {
 	char id[128], ts[64], sig[128], type[64];
 	char hub_sig[128], notif_id[128], notif_ts[64];
 	char mode[32], challenge[512], topic[512], reason[256];
-	char channel[32], which[16];
+	char channel[32], which[16], lease[24];
 };
 
 static const char *
@@ -76,6 +76,8 @@ read_input(const struct br_http_request *req, struct wh_fields *f,
 		f->channel[0] = '\0';
 	if (!arg(req, "topic", f->which, sizeof f->which))
 		f->which[0] = '\0';
+	if (!arg(req, "hub.lease_seconds", f->lease, sizeof f->lease))
+		f->lease[0] = '\0';
 }
 
 static void on_challenge(struct br_whsrc *w, json_t *body);
@@ -163,7 +165,8 @@ on_request(void *ctx, const struct br_http_request *req,
 		answer(res, v.status, "");
 		break;
 	case BR_WH_WEBSUB_VERIFY:
-		websub_on_verify(w, in.hub_mode, in.hub_topic, f.channel, f.which);
+		websub_on_verify(w, in.hub_mode, in.hub_topic, f.channel, f.which,
+		    f.lease[0] ? f.lease : NULL);
 		answer(res, 200, v.challenge);
 		break;
 	case BR_WH_WEBSUB_DENIED:
