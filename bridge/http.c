@@ -268,6 +268,9 @@ br_http_new(struct br_loop *loop, const char *listen, const char *cert_file,
 		info.ssl_cert_filepath = cert_file;
 		info.ssl_private_key_filepath = key_file;
 		info.alpn = "http/1.1";
+		/* lws reads this from the vhost's own options: without it
+		 * the vhost silently serves plain HTTP despite the cert. */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	}
 	h->vhost = lws_create_vhost(br_loop_lws(loop), &info);
 	if (h->vhost == NULL) {
