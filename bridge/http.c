@@ -33,6 +33,8 @@ struct conn {
 	char *in;
 	size_t in_len;
 	bool too_big;
+	bool head_sent;         /* of the answer being written */
+	bool answered;          /* this request's answer is out */
 	struct br_http_response res;
 	size_t out_off;
 };
@@ -58,8 +60,27 @@ find_route(struct br_http *h, const char *method, const char *path,
 	return NULL;
 }
 
+/*
+ * The answer is written whole from the writable callback, head and body
+ * together, and the transaction completed there at once. Writing the head
+ * at dispatch and the body later let a keep-alive client that had its
+ * whole answer (a 204 has no body) send its next request while lws still
+ * stood in the old one's body state with nothing left to read: lws then
+ * announced the old body's completion again, the old request was handled
+ * again (a duplicate) and its answer taken for the new one's, over and
+ * over, spinning the loop.
+ */
 static int
 start_reply(struct conn *c)
+{
+	c->head_sent = false;
+	c->out_off = 0;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static int
+write_head(struct conn *c)
 {
 	unsigned char buf[LWS_PRE + HEADER_ROOM];
 	unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
@@ -74,13 +95,15 @@ start_reply(struct conn *c)
 		return -1;
 	if (lws_finalize_write_http_header(c->wsi, start, &p, end))
 		return -1;
-	lws_callback_on_writable(c->wsi);
+	c->head_sent = true;
 	return 0;
 }
 
 static int
 write_body(struct conn *c)
 {
+	if (!c->head_sent && write_head(c))
+		return -1;
 	size_t left = c->res.len - c->out_off, chunk = left > 16384 ? 16384 : left;
 	unsigned char *buf = br_xmalloc(LWS_PRE + chunk + 1);
 	int final = chunk == left;
@@ -96,6 +119,10 @@ write_body(struct conn *c)
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
+	/* Answered: a late writable callback finds nothing to send. */
+	free(c->res.body);
+	memset(&c->res, 0, sizeof c->res);
+	c->answered = true;
 	return lws_http_transaction_completed(c->wsi) ? -1 : 0;
 }
 
@@ -108,6 +135,8 @@ conn_reset(struct conn *c)
 	c->res.body = NULL;
 	c->in_len = c->out_off = 0;
 	c->too_big = false;
+	c->head_sent = false;
+	c->answered = false;
 	c->route = NULL;
 }
 
@@ -199,7 +228,10 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(c, in, len) ? -1 : 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (c->too_big || c->route == NULL)
+		/* Once per request: lws may announce it again while the
+		 * answer is on its way (a client sending ahead). */
+		if (c->too_big || c->route == NULL || c->res.status != 0 ||
+		    c->answered)
 			return 0;
 		return dispatch(c) ? -1 : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
