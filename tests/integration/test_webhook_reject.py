@@ -197,6 +197,39 @@ class WebhookRejectTest(unittest.TestCase):
         self.st.settle()
         self.assertEqual(len(self.st.events_with_id(mid, since)), 1)
 
+    def test_keep_alive_connection(self):
+        """Many notifications on one keep-alive connection (as Twitch and
+        every HTTP client send them): each answered 204 in turn, each
+        published once, nothing refused."""
+        import http.client
+        before = sum(v for (n, _l), v in w.metrics(self.st.port).items()
+                     if n == "twitch2mqtt_webhook_rejected_total")
+        since = self.st.sub.mark()
+        c = http.client.HTTPConnection("127.0.0.1", self.st.port, timeout=5)
+        ids, statuses = [], []
+        try:
+            for i in range(200):
+                ev = es.fixture("channel.cheer")
+                ev["message"] = "keep-alive %d" % i
+                body, hd, mid = w.signed(w.notification_body(
+                    "channel.cheer", ev))
+                c.request("POST", "/webhook", body, hd)
+                r = c.getresponse()
+                r.read()
+                statuses.append(r.status)
+                ids.append(mid)
+        finally:
+            c.close()
+        self.assertEqual(statuses, [204] * 200)
+        self.st.wait_id(ids[-1], 10, since)
+        self.st.settle()
+        got = [m.json()["id"] for m in self.st.sub.find(h.is_event, since)]
+        self.assertEqual(sorted(set(ids) & set(got)), sorted(ids))
+        self.assertEqual(len(got), len(set(got)), "no event twice")
+        after = sum(v for (n, _l), v in w.metrics(self.st.port).items()
+                    if n == "twitch2mqtt_webhook_rejected_total")
+        self.assertEqual(after, before, "nothing refused")
+
     # ------------------------------------------------------ big bodies
     def test_2mib_body_declared(self):
         """Content-Length: 2 MiB: 413 before the body is sent, so it is
