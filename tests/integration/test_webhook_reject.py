@@ -22,6 +22,7 @@ import wh_common as w
 
 T = "twitch/cool_streamer/"
 MIB = 1024 * 1024
+STUCK = 50          # slow-loris connections that never finish
 
 
 def vm(pid, key):
@@ -290,8 +291,11 @@ class WebhookRejectTest(unittest.TestCase):
         self.assertEqual(w.rejected(self.st.port, "too_large"), before + 4)
         grew = vm(pid, "VmHWM") - hwm0
         # four 2 MiB bodies at once would be 8 MiB; at most 1 MiB of each
-        # chunked one is ever held before the refusal
-        self.assertLess(grew, 4 * 1024, "peak RSS grew by %d KiB" % grew)
+        # chunked one is ever held before the refusal (under ASan the
+        # figure is the sanitizer's)
+        if not w.sanitized():
+            self.assertLess(grew, 4 * 1024, "peak RSS grew by %d KiB"
+                            % grew)
         self.accepted_quickly(2)
 
     def test_exactly_1mib_is_not_too_large(self):
@@ -384,9 +388,10 @@ class WebhookRejectTest(unittest.TestCase):
         self.assertEqual(self.st.events_with_id(mid, since), [])
 
     def test_slow_loris(self):
-        """Headers one byte a second: other requests are answered in under
-        a second meanwhile; a slow client that finishes in time is served;
-        one that never finishes is dropped by the server."""
+        """Headers one byte a second on STUCK connections at once: other
+        requests are answered in under a second meanwhile; a slow client
+        that finishes in time is served; those that never finish are
+        dropped by the server."""
         body, hd, mid = w.signed(self.cheer())
         req = w.raw_request("POST", "/webhook", dict(
             hd, **{"Content-Length": str(len(body))}), body)
@@ -415,7 +420,7 @@ class WebhookRejectTest(unittest.TestCase):
                                     args=("finisher", req, 5, True))]
         threads += [threading.Thread(target=loris,
                                      args=("stuck%d" % i, req, 4, False))
-                    for i in range(8)]
+                    for i in range(STUCK)]
         for t in threads:
             t.start()
         t_end = time.monotonic() + 5
@@ -429,7 +434,7 @@ class WebhookRejectTest(unittest.TestCase):
             t.join(45)
         self.assertEqual(done["finisher"][0], 204, done)
         self.st.wait_id(mid, 10, since, T + "bits")
-        for i in range(8):
+        for i in range(STUCK):
             st, how, took = done["stuck%d" % i]
             self.assertIsNone(st, done)
             self.assertIn(how, ("eof", "reset"), done)

@@ -94,6 +94,22 @@ def notification_body(typ, event, version="1", sub_id=None,
         "created_at": ts_now(), "cost": 0}, "event": event}
 
 
+_SANITIZED = None
+
+
+def sanitized():
+    """True when the binary is built with AddressSanitizer: its memory
+    figures (quarantine, shadow) say nothing about the program's."""
+    global _SANITIZED
+    if _SANITIZED is None:
+        try:
+            with open(h.BINARY, "rb") as f:
+                _SANITIZED = b"__asan_init" in f.read()
+        except OSError:
+            _SANITIZED = False
+    return _SANITIZED
+
+
 # ---------------------------------------------------------------- samples
 
 def sample_names(kind="webhook"):
