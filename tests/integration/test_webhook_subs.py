@@ -56,7 +56,11 @@ class WebhookSubsTest(w.WhCase):
             self.assertEqual(r.json["transport"], {
                 "method": "webhook", "callback": st.callback,
                 "secret": w.SECRET})
-        # each was verified by a signed challenge answered exactly
+        # each was verified by a signed challenge answered exactly (the
+        # mock records it once it has read the answer: poll)
+        h.wait_until(lambda: len(self.ours("enabled")) == len(posts) and
+                     len(st.mock.verifications()) == len(posts), 5,
+                     desc="the mock's verifications recorded")
         subs = self.ours()
         self.assertEqual(len(subs), len(posts))
         for s in subs:
@@ -95,7 +99,8 @@ class WebhookSubsTest(w.WhCase):
         st.mock.webhook_verify_first = True
         ans = st.subscribe(["bits"], transport="webhook")
         self.ok_events(ans, ["bits"])
-        self.assertEqual([s["status"] for s in self.ours()], ["enabled"])
+        h.wait_until(lambda: [s["status"] for s in self.ours()] ==
+                     ["enabled"], 5, desc="the subscription enabled")
 
     def test_slow_verification_reports_pending_then_enabled(self):
         st = self.stack(mock_kw={"webhook_verify_delay": 12})
