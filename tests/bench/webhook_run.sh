@@ -169,7 +169,7 @@ RESULTS=$TMP/runs.jsonl
 
 # ---- the ceiling (optional): bare paho at the same QoS ----
 if [ "$CEILING" = 1 ]; then
-	WINDOW=$(sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' "$ROOT/bridge/sink_mqtt.c")
+	WINDOW=$(cat "$ROOT"/bridge/sink_mqtt*.[ch] | sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' | head -1)
 	WINDOW=${WINDOW:-1024}
 	for rep in $(seq "$REPS"); do
 		"$BUILD/bench/bench_sub" -u "tcp://127.0.0.1:$PORT" -t "ceil$rep/demo/+" \
