@@ -117,7 +117,6 @@ class WebhookSubsTest(w.WhCase):
                                                             "enabled"}
             for s in st.held()), 5, desc="the held status enabled")
 
-    @unittest.expectedFailure
     def test_pending_answer_is_not_an_error(self):
         """CONTRACT 5: status "error" is for failures ("failed: ..."); a
         subscription Twitch is still verifying has not failed. (control.c
