@@ -416,8 +416,9 @@ map_whisper(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 	    sizeof to_id), br_es_str(to, "username"), br_es_str(to,
 	    "display_name")));
 	/* The channel is the receiver, the token's owner. */
-	snprintf(c->chbuf_id, sizeof c->chbuf_id, "%s",
-	    br_ps_id(to, "id", to_id, sizeof to_id) ? to_id : "");
+	/* br_ps_id returns the string itself, or to_id for a number. */
+	const char *tid = br_ps_id(to, "id", to_id, sizeof to_id);
+	snprintf(c->chbuf_id, sizeof c->chbuf_id, "%s", tid ? tid : "");
 	snprintf(c->chbuf_login, sizeof c->chbuf_login, "%s",
 	    br_es_str(to, "username") ? br_es_str(to, "username") : "");
 	snprintf(c->chbuf_name, sizeof c->chbuf_name, "%s",
