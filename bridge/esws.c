@@ -386,13 +386,6 @@ deadline_fired(void *arg)
 	}
 }
 
-static const char *
-field_or(json_t *o, const char *key, const char *fallback)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v != NULL && *v != '\0' ? v : fallback;
-}
-
 struct lookup {
 	struct br_esws *es;
 	struct br_wants_req *req;
@@ -425,40 +418,18 @@ resolved(void *arg, const struct br_helix_response *res)
 	struct lookup *l = arg;
 	struct br_esws *es = l->es;
 	struct br_wants_req *r = l->req;
-	struct br_sub *sub = br_wants_req_sub(r);
-	json_t *u = json_array_get(json_object_get(res->json, "data"), 0);
-	char who[64], msg[512];
+	char msg[512];
 
-	snprintf(who, sizeof who, "%s", sub->login ? sub->login : sub->id);
-	if (res->status == 401 && sub->token == NULL &&
+	if (res->status == 401 && br_wants_req_sub(r)->token == NULL &&
 	    !br_wants_req_retried(r)) {
 		br_auth_refresh(es->auth, lookup_again, l);
 		return;
 	}
 	free(l);
-	if (res->status != 200) {
-		snprintf(msg, sizeof msg, "could not look up channel '%s': "
-		    "Twitch answered %ld (%s)", who, res->status,
-		    br_helix_message(res));
+	if (br_wants_adopt_user(r, res, msg, sizeof msg) < 0)
 		br_wants_finish(es->wants, r, msg);
-		return;
-	}
-	if (!json_is_object(u)) {
-		snprintf(msg, sizeof msg, "unknown channel '%s': Twitch has no "
-		    "user by that %s", who, sub->login ? "login" : "id");
-		br_wants_finish(es->wants, r, msg);
-		return;
-	}
-	char *id = br_xstrdup(field_or(u, "id", ""));
-	char *login = br_xstrdup(field_or(u, "login", who));
-	char *name = br_xstrdup(field_or(u, "display_name", login));
-	free(sub->id);
-	free(sub->login);
-	free(sub->name);
-	sub->id = id;
-	sub->login = login;
-	sub->name = name;
-	expand(es, r);
+	else
+		expand(es, r);
 }
 
 /* The channel's id and display name, from Helix /users. */

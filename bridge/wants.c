@@ -330,6 +330,44 @@ br_wants_remove(struct br_wants *ws, const char *login, const char *event,
 
 /* ---- Helix answers ---- */
 
+static const char *
+field_or(json_t *o, const char *key, const char *fallback)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+int
+br_wants_adopt_user(struct br_wants_req *r,
+    const struct br_helix_response *res, char *msg, size_t size)
+{
+	struct br_sub *sub = r->sub;
+	json_t *u = json_array_get(json_object_get(res->json, "data"), 0);
+	char who[64];
+
+	snprintf(who, sizeof who, "%s", sub->login ? sub->login : sub->id);
+	if (res->status != 200) {
+		snprintf(msg, size, "could not look up channel '%s': Twitch "
+		    "answered %ld (%s)", who, res->status, br_helix_message(res));
+		return -1;
+	}
+	if (!json_is_object(u)) {
+		snprintf(msg, size, "unknown channel '%s': Twitch has no user by "
+		    "that %s", who, sub->login ? "login" : "id");
+		return -1;
+	}
+	char *id = br_xstrdup(field_or(u, "id", ""));
+	char *login = br_xstrdup(field_or(u, "login", who));
+	char *name = br_xstrdup(field_or(u, "display_name", login));
+	free(sub->id);
+	free(sub->login);
+	free(sub->name);
+	sub->id = id;
+	sub->login = login;
+	sub->name = name;
+	return 0;
+}
+
 const char *
 br_helix_message(const struct br_helix_response *res)
 {

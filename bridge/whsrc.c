@@ -523,36 +523,11 @@ static void
 resolved(void *arg, const struct br_helix_response *res)
 {
 	struct lookup *l = arg;
-	struct br_sub *sub = br_wants_req_sub(l->req);
-	json_t *u = json_array_get(json_object_get(res->json, "data"), 0);
-	char who[64], msg[512];
+	char msg[512];
 
-	snprintf(who, sizeof who, "%s", sub->login ? sub->login : sub->id);
-	if (res->status != 200 || !json_is_object(u)) {
-		if (res->status == 200)
-			snprintf(msg, sizeof msg, "unknown channel '%s': Twitch "
-			    "has no user by that %s", who, sub->login ? "login"
-			    : "id");
-		else
-			snprintf(msg, sizeof msg, "could not look up channel "
-			    "'%s': Twitch answered %ld (%s)", who, res->status,
-			    br_helix_message(res));
+	if (br_wants_adopt_user(l->req, res, msg, sizeof msg) < 0)
 		br_wants_finish(l->ws, l->req, msg);
-		free(l);
-		return;
-	}
-	const char *id = json_string_value(json_object_get(u, "id"));
-	const char *login = json_string_value(json_object_get(u, "login"));
-	const char *name = json_string_value(json_object_get(u, "display_name"));
-	char *nid = br_xstrdup(id ? id : ""), *nl = br_xstrdup(login ? login
-	    : who), *nn = br_xstrdup(name ? name : nl);
-	free(sub->id);
-	free(sub->login);
-	free(sub->name);
-	sub->id = nid;
-	sub->login = nl;
-	sub->name = nn;
-	if (br_wants_expand(l->ws, l->req) > 0)
+	else if (br_wants_expand(l->ws, l->req) > 0)
 		l->next(l->w);
 	free(l);
 }

@@ -97,6 +97,13 @@ void br_wants_remove(struct br_wants *ws, const char *login,
                      const char *event,
                      void (*gone)(void *arg, struct br_want *w), void *arg);
 
+/* Takes a Helix /users answer for the request's channel: fills the
+ * sub's id, login and display name and returns 0, or returns -1 with a
+ * sentence in msg (unknown channel, Twitch's refusal). */
+int br_wants_adopt_user(struct br_wants_req *r,
+                        const struct br_helix_response *res, char *msg,
+                        size_t size);
+
 /* "failed: <why>" for a Helix answer that refused a create. */
 void br_wants_failure(const struct br_helix_response *res, char *buf,
                       size_t size);
