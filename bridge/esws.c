@@ -548,6 +548,7 @@ br_esws_free(struct br_esws *es)
 	for (struct esws_conn *c = es->conns; c; c = c->next) {
 		c->es = NULL;
 		br_timer_stop(&c->watchdog);
+		br_timer_stop(&c->resume);
 	}
 	br_wants_free(es->wants);
 	free(es->url);

@@ -29,6 +29,20 @@ int br_bus_submit(struct br_bus *bus, struct br_event *ev);
 /* True when one more event would be refused for a full buffer. */
 bool br_bus_full(struct br_bus *bus);
 
+/*
+ * Backpressure, for a source that can stop reading without losing
+ * anything (the EventSub WebSocket: the events wait in the socket).
+ * Backlogged: the broker is connected and the sink holds at least
+ * BR_BUS_HIGH_WATER events (its capacity when that is smaller), so the
+ * source should stop taking input. Drained: it may take input again, the
+ * backlog being down to half of that or the broker disconnected. While
+ * the broker is away the buffer is the store for the outage: sources go
+ * on filling it up to mqtt.buffer_max, as before.
+ */
+#define BR_BUS_HIGH_WATER 2048
+bool br_bus_backlogged(struct br_bus *bus);
+bool br_bus_drained(struct br_bus *bus);
+
 /* Publishes every channel's retained state again (after a reconnect). */
 void br_bus_announce(struct br_bus *bus);
 
