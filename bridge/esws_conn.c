@@ -128,13 +128,13 @@ esws_connecting(const struct br_esws *es)
 }
 
 static void
-handle_message(struct esws_conn *c)
+handle_message(struct esws_conn *c, const char *buf, size_t len)
 {
 	struct br_es_frame f;
 	char err[256];
 
 	arm_watchdog(c);
-	if (br_es_frame_parse(c->buf, c->len, &f, err, sizeof err) < 0) {
+	if (br_es_frame_parse(buf, len, &f, err, sizeof err) < 0) {
 		log_warn("esws: skipping a malformed message: %s", err);
 		br_metrics_add(c->es->metrics, "twitch2mqtt_events_dropped_total",
 		    1, "reason", "malformed", NULL);
@@ -153,9 +153,29 @@ handle_message(struct esws_conn *c)
 	br_es_frame_release(&f);
 }
 
+/* Pauses reading while the bus is backlogged (see the top). */
+static void
+check_backlog(struct esws_conn *c)
+{
+	if (c->es != NULL && !c->dropping && c->wsi != NULL &&
+	    br_bus_backlogged(c->es->bus))
+		pause_reading(c);
+}
+
 static void
 on_receive(struct esws_conn *c, struct lws *wsi, const void *in, size_t len)
 {
+	/* A whole message in one piece (Twitch's are small, and lws hands
+	 * up to the protocol's rx_buffer_size at once): parsed where lws
+	 * holds it, without a copy. */
+	if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
+	    !lws_remaining_packet_payload(wsi) && len <= ESWS_FRAME_MAX) {
+		c->len = 0;
+		c->oversize = false;
+		handle_message(c, in, len);
+		check_backlog(c);
+		return;
+	}
 	if (lws_is_first_fragment(wsi)) {
 		c->len = 0;
 		c->oversize = false;
@@ -176,15 +196,13 @@ on_receive(struct esws_conn *c, struct lws *wsi, const void *in, size_t len)
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return;
 	if (!c->oversize)
-		handle_message(c);
+		handle_message(c, c->buf, c->len);
 	c->len = 0;
 	if (c->buf != NULL && c->len == 0) {
 		free(c->buf);        /* keep idle memory small */
 		c->buf = NULL;
 	}
-	if (c->es != NULL && !c->dropping && c->wsi != NULL &&
-	    br_bus_backlogged(c->es->bus))
-		pause_reading(c);
+	check_backlog(c);
 }
 
 static void

@@ -1,9 +1,15 @@
-"""EventSub over WebSocket, backpressure: when Twitch sends faster than
-the broker takes events, the bridge stops reading the socket while the
-broker is connected and its backlog is at mqtt.buffer_max (or 2048), and
-reads on once that drained; nothing is refused, nothing lost, the session
-stays. While the broker is away it reads on and buffers up to
-mqtt.buffer_max as before, refusing (and counting) what is beyond."""
+"""EventSub over WebSocket, the receiving side.
+
+Backpressure: when Twitch sends faster than the broker takes events, the
+bridge stops reading the socket while the broker is connected and its
+backlog is at mqtt.buffer_max (or 2048), and reads on once that drained;
+nothing is refused, nothing lost, the session stays. While the broker is
+away it reads on and buffers up to mqtt.buffer_max as before, refusing
+(and counting) what is beyond.
+
+Sizes: a message larger than what lws hands over at once arrives in
+pieces and is put together; one over 1 MiB is skipped (and counted), and
+the session goes on."""
 
 import re
 import urllib.request
@@ -102,6 +108,28 @@ class BackpressureTest(EsCase):
         self.assertEqual([c for c in st.mock.connections()], [conn])
         st.sub.wait_connected(2, 15)
         st.settle(15)
+
+
+class SizesTest(EsCase):
+
+    def test_large_and_oversize(self):
+        port = h.free_port()
+        st = self.stack(env={
+            "TWITCH2MQTT_HTTP_LISTEN": "127.0.0.1:%d" % port})
+        self.ok_events(st.subscribe(["bits"]), ["bits"])
+        text = "".join("%07d " % i for i in range(6000))    # 48 KB
+        big = es.fixture("channel.cheer")
+        big["message"] = text
+        r = st.notify("channel.cheer", big)
+        m = st.wait_event(BITS, r.message_id)
+        self.assertEqual(m.json()["message"], text)
+        huge = es.fixture("channel.cheer")
+        huge["message"] = "x" * (1024 * 1024)
+        st.notify("channel.cheer", huge)
+        st.settle()
+        self.assertEqual(metric(port, "twitch2mqtt_events_dropped_total",
+                                'reason="oversize"'), 1)
+        self.assertEqual(len(st.mock.connections()), 1)
 
 
 if __name__ == "__main__":
