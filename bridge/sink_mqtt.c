@@ -408,6 +408,16 @@ loop_connected(void *s_, void *unused)
 		return;
 	log_info("mqtt: connected to %s (MQTT %s)", s->url,
 	    s->version == 5 ? "5" : "3.1.1");
+	/* paho leaves Nagle's algorithm on and has no option for it: a
+	 * publish right after another then waits for the broker's ACK of
+	 * the first, which at QoS 0 (nothing comes back) the broker's
+	 * kernel delays by up to 40 ms. Events are small and should go
+	 * out at once. */
+	int port = br_url_port(s->url);
+	if (port > 0) {
+		int n = br_tcp_nodelay_to_port(port);
+		log_debug("mqtt: TCP_NODELAY on %d socket(s)", n);
+	}
 	set_state(s, CONNECTED);
 	br_backoff_reset(&s->backoff);
 	subscribe_filters(s);

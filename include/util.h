@@ -45,6 +45,17 @@ int br_read_file(const char *path, size_t max, char **out, size_t *len);
 /* mkdir -p with mode; 0 or -errno. */
 int br_mkdirs(const char *path, unsigned mode);
 
+/* Sets TCP_NODELAY on every TCP socket of this process connected to
+ * the given remote port; returns how many it set (sockets that already
+ * had it are not counted). For libraries that leave Nagle's algorithm on
+ * and offer no option for it (paho.mqtt.c). */
+int br_tcp_nodelay_to_port(int port);
+
+/* The port of a URL ("mqtt://host:1883/x", "wss://[::1]"), the scheme's
+ * default when it has none (mqtt/tcp 1883, mqtts/ssl 8883, ws/http 80,
+ * wss/https 443), or -1. */
+int br_url_port(const char *url);
+
 /* Seeded 64-bit hash for tables fed by the network (keys are hostile). */
 uint64_t br_hash64(const void *data, size_t len, uint64_t seed);
 
