@@ -82,6 +82,12 @@ utf8_len(const unsigned char *s, const unsigned char *end)
  * *escaped whether it holds a backslash; -1 where jansson refuses it
  * (control character, bad UTF-8, bad escape, no end).
  */
+/* Bytes that end a run of plain string bytes: the quote, the backslash,
+ * control characters and the start of UTF-8 sequences. */
+static const unsigned char special[256] = {
+	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
 static int
 scan_string(struct parser *p, const unsigned char **start, size_t *len,
     bool *escaped)
@@ -92,6 +98,10 @@ scan_string(struct parser *p, const unsigned char **start, size_t *len,
 	*escaped = false;
 	while (s < p->end) {
 		unsigned c = *s;
+		if (!special[c]) {
+			s++;
+			continue;
+		}
 		if (c == '"') {
 			*len = (size_t)(s - *start);
 			p->s = s + 1;
