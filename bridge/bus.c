@@ -68,8 +68,8 @@ br_bus_full(struct br_bus *bus)
 }
 
 /* The backlog at which a source that can wait stops taking input while
- * the broker is connected: the sink's capacity, or at most twice its
- * in-flight window (enough to keep that full). */
+ * the broker is connected: BR_BUS_HIGH_WATER, or the sink's capacity
+ * when smaller. */
 static size_t
 high_water(struct br_bus *bus)
 {

@@ -2,10 +2,10 @@
 
 Backpressure: when Twitch sends faster than the broker takes events, the
 bridge stops reading the socket while the broker is connected and its
-backlog is at mqtt.buffer_max (or 2048), and reads on once that drained;
-nothing is refused, nothing lost, the session stays. While the broker is
-away it reads on and buffers up to mqtt.buffer_max as before, refusing
-(and counting) what is beyond.
+backlog is at 512 events (mqtt.buffer_max when smaller), and reads on
+once that drained; nothing is refused, nothing lost, the session stays.
+While the broker is away it reads on and buffers up to mqtt.buffer_max as
+before, refusing (and counting) what is beyond.
 
 Sizes: a message larger than what lws hands over at once arrives in
 pieces and is put together; one over 1 MiB is skipped (and counted), and
