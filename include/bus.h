@@ -38,12 +38,13 @@ bool br_bus_full(struct br_bus *bus);
  * backlog being down to half of that or the broker disconnected. While
  * the broker is away the buffer is the store for the outage: sources go
  * on filling it up to mqtt.buffer_max, as before.
+ *
+ * 512: with reading resumed within a millisecond of the drain, enough to
+ * keep broker and paho busy (10-25 ms of their work at the rates a busy
+ * machine allows); more only holds more memory and makes every event
+ * wait longer (EventSub benchmark: 2 MiB less peak RSS than at 2048,
+ * events/s the same or better).
  */
-/* 512: with reading resumed within a millisecond of the drain, enough
- * to keep broker and paho busy (10-25 ms of their work at the rates a
- * busy machine allows); more only holds more memory and makes every
- * event wait longer (EventSub benchmark: 2 MiB less peak RSS than at
- * 2048, events/s the same or better). */
 #define BR_BUS_HIGH_WATER 512
 bool br_bus_backlogged(struct br_bus *bus);
 bool br_bus_drained(struct br_bus *bus);
