@@ -18,6 +18,9 @@
 #define WINDOW 1024
 #define MAX_ATTEMPTS 5
 #define MAX_FILTERS 8
+/* From this many messages in flight on, Nagle's algorithm may coalesce
+ * them (see nagle()). */
+#define NAGLE_FROM 32
 
 /* One per message handed to paho; paho gives it back in exactly one of
  * its callbacks, which posts it to the loop. Those that paho never gives
@@ -58,6 +61,8 @@ struct br_sink_mqtt {
 	uint64_t base_seq;      /* seq of inflight[base_seq % WINDOW] */
 	size_t n_inflight;
 	struct send_ctx *outstanding;
+	int sock;               /* paho's socket, or -1 (see nagle()) */
+	bool nodelay;           /* TCP_NODELAY is on on sock */
 	void (*disconnect_done)(void *);
 	void *disconnect_arg;
 };
@@ -343,6 +348,51 @@ pump_later(void *arg)
 	pump(arg);
 }
 
+/*
+ * paho leaves Nagle's algorithm on for its socket and has no option for
+ * it. Under load that is what we want: the kernel coalesces the small
+ * publishes into full segments (per event, 1.5 us less of our CPU and
+ * less of the broker's than one segment each). But a publish that
+ * follows another before the broker acknowledged the first waits for
+ * that ACK, and at QoS 0, where nothing comes back, the broker's kernel
+ * delays it by up to 40 ms: the second event of a small burst came that
+ * late. So TCP_NODELAY is on while few messages are in flight and off
+ * from NAGLE_FROM on; turning it on again also sends at once whatever
+ * the kernel still holds.
+ */
+static void
+nagle(struct br_sink_mqtt *s)
+{
+	bool want = s->n_inflight == 0 ? true :
+	    s->n_inflight >= NAGLE_FROM ? false : s->nodelay;
+
+	if (s->sock >= 0 && want != s->nodelay &&
+	    br_tcp_nodelay(s->sock, want) == 0)
+		s->nodelay = want;
+}
+
+/* Finds paho's socket once connected: the one TCP socket to the broker's
+ * port. Should there be several (another connection to that port), all
+ * get TCP_NODELAY for good. */
+static void
+find_socket(struct br_sink_mqtt *s)
+{
+	int fds[8], port = br_url_port(s->url);
+	int n = port > 0 ? br_tcp_sockets_to_port(port, fds, 8) : 0;
+
+	s->sock = -1;
+	s->nodelay = false;
+	if (n == 1) {
+		s->sock = fds[0];
+		s->nodelay = br_tcp_nodelay(s->sock, true) == 0;
+	} else {
+		for (int i = 0; i < n && i < 8; i++)
+			br_tcp_nodelay(fds[i], true);
+	}
+	log_debug("mqtt: %d socket(s) to port %d%s", n, port,
+	    n == 1 ? "; TCP_NODELAY while few messages are in flight" : "");
+}
+
 static void
 pump(struct br_sink_mqtt *s)
 {
@@ -380,6 +430,7 @@ pump(struct br_sink_mqtt *s)
 		retry_or_drop(s, msg);
 		break;
 	}
+	nagle(s);
 }
 
 static void
@@ -408,16 +459,7 @@ loop_connected(void *s_, void *unused)
 		return;
 	log_info("mqtt: connected to %s (MQTT %s)", s->url,
 	    s->version == 5 ? "5" : "3.1.1");
-	/* paho leaves Nagle's algorithm on and has no option for it: a
-	 * publish right after another then waits for the broker's ACK of
-	 * the first, which at QoS 0 (nothing comes back) the broker's
-	 * kernel delays by up to 40 ms. Events are small and should go
-	 * out at once. */
-	int port = br_url_port(s->url);
-	if (port > 0) {
-		int n = br_tcp_nodelay_to_port(port);
-		log_debug("mqtt: TCP_NODELAY on %d socket(s)", n);
-	}
+	find_socket(s);
 	set_state(s, CONNECTED);
 	br_backoff_reset(&s->backoff);
 	subscribe_filters(s);
@@ -446,6 +488,7 @@ loop_lost(void *s_, void *unused)
 		return;
 	log_warn("mqtt: connection to %s lost; %zu events held", s->url,
 	    s->events_held);
+	s->sock = -1;
 	set_state(s, DISCONNECTED);
 	br_metrics_add(s->metrics, "twitch2mqtt_reconnects_total", 1, "source",
 	    "mqtt", NULL);
@@ -477,6 +520,7 @@ loop_disconnected(void *s_, void *unused)
 	void (*done)(void *) = s->disconnect_done;
 
 	s->disconnect_done = NULL;
+	s->sock = -1;
 	requeue_inflight(s);
 	if (done)
 		done(s->disconnect_arg);
@@ -571,6 +615,7 @@ br_sink_mqtt_new(struct br_loop *loop, struct br_metrics *metrics,
 	    strncmp(s->url, "wss://", 6) == 0;
 	s->tls_insecure = opts->tls_insecure;
 	s->buffer_max = opts->buffer_max;
+	s->sock = -1;
 	outbox_init(&s->pending);
 	br_backoff_init(&s->backoff, 500, 30000, br_random64());
 	br_timer_init(&s->retry_timer, loop, connect_now, s);

@@ -373,7 +373,7 @@ br_hash64(const void *data, size_t len, uint64_t seed)
 }
 
 int
-br_tcp_nodelay_to_port(int port)
+br_tcp_sockets_to_port(int port, int *fds, int max)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -384,32 +384,38 @@ br_tcp_nodelay_to_port(int port)
 	while ((e = readdir(d)) != NULL) {
 		struct sockaddr_storage sa;
 		socklen_t salen = sizeof sa;
-		int fd, type = 0, on = 0;
+		int type = 0;
 		socklen_t len = sizeof type;
 		char *end;
 		long v = strtol(e->d_name, &end, 10);
 
-		if (*end != '\0' || v < 0 || v == dirfd(d))
+		if (*end != '\0' || v < 0 || v > 0x7fffffff || v == dirfd(d))
 			continue;
-		fd = (int)v;
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+		if (getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
 		    type != SOCK_STREAM ||
-		    getpeername(fd, (struct sockaddr *)&sa, &salen) != 0)
+		    getpeername((int)v, (struct sockaddr *)&sa, &salen) != 0)
 			continue;
 		int peer = sa.ss_family == AF_INET ?
 		    ntohs(((struct sockaddr_in *)&sa)->sin_port) :
 		    sa.ss_family == AF_INET6 ?
 		    ntohs(((struct sockaddr_in6 *)&sa)->sin6_port) : -1;
-		len = sizeof on;
-		if (peer != port || getsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
-		    &on, &len) != 0 || on)
+		if (peer != port)
 			continue;
-		on = 1;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0)
-			n++;
+		if (n < max)
+			fds[n] = (int)v;
+		n++;
 	}
 	closedir(d);
 	return n;
+}
+
+int
+br_tcp_nodelay(int fd, bool on)
+{
+	int v = on;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) == 0 ?
+	    0 : -errno;
 }
 
 int

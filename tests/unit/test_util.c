@@ -1,7 +1,7 @@
 /*
- * util.c's socket helpers: the port of a broker URL, and TCP_NODELAY on
- * the sockets connected to a port (paho.mqtt.c's, which it leaves with
- * Nagle's algorithm on).
+ * util.c's socket helpers: the port of a broker URL, the sockets
+ * connected to a port (paho.mqtt.c's, which it keeps to itself), and
+ * TCP_NODELAY.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -71,13 +71,27 @@ test_nodelay(void **state)
 
 	/* only the socket connected to port: not the listener, not the
 	 * accepted end (its peer is c1's ephemeral port), not others */
-	assert_int_equal(br_tcp_nodelay_to_port(port), 1);
+	int fds[4] = { -1, -1, -1, -1 };
+	assert_int_equal(br_tcp_sockets_to_port(port, fds, 4), 1);
+	assert_int_equal(fds[0], c1);
+	assert_int_equal(br_tcp_nodelay(c1, true), 0);
 	assert_int_not_equal(nodelay(c1), 0);
+	assert_int_equal(br_tcp_nodelay(c1, false), 0);
+	assert_int_equal(nodelay(c1), 0);
 	assert_int_equal(nodelay(a1), 0);
-	assert_int_equal(nodelay(lfd), 0);
-	assert_int_equal(nodelay(other), 0);
-	/* already set: nothing more to do */
-	assert_int_equal(br_tcp_nodelay_to_port(port), 0);
+	assert_true(br_tcp_nodelay(lfd + 1000, true) < 0);
+
+	/* a second connection: both found, only max of them written */
+	int c2 = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(c2, (struct sockaddr *)&sa, sizeof sa), 0);
+	int a2 = accept(lfd, NULL, NULL);
+	assert_true(a2 >= 0);
+	fds[0] = fds[1] = -1;
+	assert_int_equal(br_tcp_sockets_to_port(port, fds, 1), 2);
+	assert_true(fds[0] == c1 || fds[0] == c2);
+	assert_int_equal(fds[1], -1);
+	close(c2);
+	close(a2);
 
 	close(c1);
 	close(a1);
