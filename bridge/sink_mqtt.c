@@ -56,6 +56,7 @@ struct br_sink_mqtt {
 	struct br_backoff backoff;
 	struct br_timer retry_timer;
 	struct br_timer pump_timer;     /* paho refused: try again soon */
+	struct br_timer flush_timer;    /* hands new messages to paho */
 	struct outbox pending;
 	struct slot inflight[WINDOW];
 	uint64_t base_seq;      /* seq of inflight[base_seq % WINDOW] */
@@ -620,6 +621,7 @@ br_sink_mqtt_new(struct br_loop *loop, struct br_metrics *metrics,
 	br_backoff_init(&s->backoff, 500, 30000, br_random64());
 	br_timer_init(&s->retry_timer, loop, connect_now, s);
 	br_timer_init(&s->pump_timer, loop, pump_later, s);
+	br_timer_init(&s->flush_timer, loop, pump_later, s);
 	br_metrics_declare(metrics, mqtt_family, BR_GAUGE,
 	    "1 while the MQTT broker is connected.");
 	br_metrics_set(metrics, mqtt_family, 0, NULL);
@@ -655,6 +657,7 @@ br_sink_mqtt_free(struct br_sink_mqtt *s)
 		return;
 	br_timer_stop(&s->retry_timer);
 	br_timer_stop(&s->pump_timer);
+	br_timer_stop(&s->flush_timer);
 	if (s->client != NULL)
 		MQTTAsync_destroy(&s->client);
 	/* paho is gone: no callback can come back for these any more. */
@@ -730,6 +733,24 @@ br_sink_mqtt_disconnect(struct br_sink_mqtt *s, void (*done)(void *),
 
 /* ---- the generic interface ---- */
 
+/*
+ * New messages go to paho once the loop has done what it is doing (a
+ * zero-delay timer: after the current lws service pass, before it
+ * sleeps), not one by one as they come. paho's send thread sleeps
+ * whenever its queue is empty and each MQTTAsync_sendMessage wakes it;
+ * handing over the 10-20 events of one socket read in a row wakes it
+ * once for all of them, and the two threads contend less for paho's
+ * locks (EventSub benchmark, QoS 0: 15% less CPU per event, 46-49k
+ * instead of 38-43k events/s). What this costs is one pass of the loop,
+ * microseconds.
+ */
+static void
+pump_soon(struct br_sink_mqtt *s)
+{
+	if (!br_timer_pending(&s->flush_timer))
+		br_timer_start(&s->flush_timer, 0);
+}
+
 static int
 sink_publish(void *impl, struct br_msg *msg)
 {
@@ -743,7 +764,7 @@ sink_publish(void *impl, struct br_msg *msg)
 		s->events_held++;
 	}
 	outbox_push_back(&s->pending, msg);
-	pump(s);
+	pump_soon(s);
 	return 0;
 }
 
@@ -755,7 +776,7 @@ sink_publish_first(void *impl, struct br_msg *msg)
 	if (msg->is_event)
 		s->events_held++;
 	outbox_push_front(&s->pending, msg);
-	pump(s);
+	pump_soon(s);
 }
 
 static bool
