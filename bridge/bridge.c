@@ -143,6 +143,7 @@ bridge_subs_changed(struct bridge *b)
 	/* While the broker is away the reconnect announces all of it. */
 	if (!b->sink.ops->connected(b->sink.impl))
 		return;
+	br_disc_pub_sync(b->disc, false);
 	publish_json(b, "subscriptions", br_subs_public(b->subs), true);
 	publish_availability(b, false);
 }
@@ -156,6 +157,7 @@ on_connected(void *ctx)
 
 	/* First in the queue: anything buffered meanwhile follows it. */
 	bridge_publish(b, "state", "online", true, true);
+	br_disc_pub_sync(b->disc, true);        /* configs before state */
 	publish_info(b);
 	publish_json(b, "subscriptions", br_subs_public(b->subs), true);
 	publish_availability(b, true);
@@ -168,6 +170,8 @@ on_message(void *ctx, const struct br_inmsg *in)
 	struct bridge *b = ctx;
 	size_t n = strlen(b->request_prefix);
 
+	if (br_disc_pub_message(b->disc, in->topic, in->payload, in->len))
+		return;
 	if (strncmp(in->topic, b->request_prefix, n) != 0)
 		return;
 	br_control_handle(b->control, in->topic + n, in->payload, in->len,
@@ -196,6 +200,7 @@ begin_shutdown(struct bridge *b)
 	b->hard_deadline_ms = now + 4500;
 	br_demo_stop(b->demo);
 	br_esws_stop(b->esws);
+	br_pubsub_stop(b->pubsub);
 }
 
 static void
@@ -276,6 +281,7 @@ auth_ready(void *ctx)
 {
 	struct bridge *b = ctx;
 	br_esws_auth_ready(b->esws);
+	br_pubsub_auth_ready(b->pubsub);
 }
 
 static int
@@ -294,6 +300,21 @@ add_webhooks(struct bridge *b, const struct br_source_hooks *sh)
 	    b->metrics, b->http, &wo, sh);
 	b->sources[b->n_sources++] = br_whsrc_webhook(b->whsrc);
 	b->sources[b->n_sources++] = br_whsrc_websub(b->whsrc);
+	return 0;
+}
+
+static int
+add_pubsub(struct bridge *b, const struct br_source_hooks *sh)
+{
+	struct br_pubsub_options po = { b->cfg->twitch.pubsub_url,
+		b->cfg->twitch.ca_file, b->opts.pubsub_ping_ms,
+		b->opts.pubsub_pong_ms, 0 };
+
+	b->pubsub = br_pubsub_new(b->loop, b->bus, b->helix, b->auth, b->subs,
+	    b->metrics, &po, sh);
+	if (b->pubsub == NULL)
+		return -1;
+	b->sources[b->n_sources++] = br_pubsub_source(b->pubsub);
 	return 0;
 }
 
@@ -319,6 +340,8 @@ add_twitch(struct bridge *b)
 	if (b->esws == NULL)
 		return -1;
 	b->sources[b->n_sources++] = br_esws_source(b->esws);
+	if (add_pubsub(b, &sh) < 0)
+		return -1;
 	return add_webhooks(b, &sh);
 }
 
@@ -390,6 +413,38 @@ make_sink(struct bridge *b)
 	return 0;
 }
 
+/* ---- Home Assistant discovery ---- */
+
+/* After Home Assistant came back: the retained state it may have missed
+ * while its new entities were being set up. */
+static void
+disc_announce(void *ctx)
+{
+	struct bridge *b = ctx;
+
+	if (!b->sink.ops->connected(b->sink.impl))
+		return;
+	bridge_publish(b, "state", "online", true, false);
+	publish_availability(b, true);
+	br_bus_announce(b->bus);
+}
+
+static void
+make_discovery(struct bridge *b)
+{
+	struct br_config *c = b->cfg;
+	struct br_disc_pub_options o = { c->mqtt.base_topic,
+		c->homeassistant.prefix, BR_VERSION, c->bridge.state_dir };
+	struct br_disc_pub_hooks h = { b, disc_announce };
+
+	if (!c->homeassistant.discovery)
+		return;
+	b->disc = br_disc_pub_new(b->loop, &b->sink, b->subs, b->helix,
+	    b->auth, &o, &h);
+	br_sink_mqtt_subscribe(b->mqtt, br_disc_pub_status_topic(b->disc));
+	br_bus_observe(b->bus, br_disc_pub_event, b->disc);
+}
+
 static void
 declare_metrics(struct br_metrics *m)
 {
@@ -439,6 +494,7 @@ bridge_new(struct br_config *cfg, const struct bridge_options *opts)
 	}
 	if (add_sources(b) < 0)
 		goto fail;
+	make_discovery(b);
 	bridge_control_env(b, &env);
 	b->control = br_control_new(&env);
 	br_sink_mqtt_load(b->mqtt, b->pending_path);
@@ -476,7 +532,9 @@ bridge_free(struct bridge *b)
 	br_control_free(b->control);
 	br_http_free(b->http);
 	br_helix_free(b->helix);        /* first: no Helix answer after this */
+	br_disc_pub_free(b->disc);
 	br_esws_free(b->esws);
+	br_pubsub_free(b->pubsub);
 	br_whsrc_free(b->whsrc);
 	br_auth_free(b->auth);
 	br_demo_free(b->demo);

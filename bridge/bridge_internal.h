@@ -13,11 +13,13 @@
 #include "bus.h"
 #include "control.h"
 #include "demo.h"
+#include "discovery.h"
 #include "esws.h"
 #include "helix.h"
 #include "http.h"
 #include "loop.h"
 #include "metrics.h"
+#include "pubsub.h"
 #include "sink_mqtt.h"
 #include "subs.h"
 #include "whsrc.h"
@@ -47,10 +49,12 @@ struct bridge {
 	struct br_helix *helix;
 	struct br_auth *auth;
 	struct br_esws *esws;
+	struct br_pubsub *pubsub;
 	struct br_whsrc *whsrc;
 	struct br_source sources[BR_MAX_SOURCES];
 	size_t n_sources;
 	struct br_http *http;
+	struct br_disc_pub *disc;       /* NULL: homeassistant.discovery off */
 	struct br_timer tick;
 	json_t *availability;   /* login -> last published availability */
 	char *request_prefix;   /* "<base>/bridge/request/" */

@@ -19,6 +19,8 @@ struct br_bus {
 	int qos;
 	struct br_dedupe *dedupe;
 	json_t *states;         /* login -> {"live",...} */
+	br_bus_observer observer;
+	void *observer_ctx;
 };
 
 struct br_bus *
@@ -58,6 +60,13 @@ drop(struct br_bus *bus, const char *reason)
 {
 	br_metrics_add(bus->metrics, "twitch2mqtt_events_dropped_total", 1,
 	    "reason", reason, NULL);
+}
+
+void
+br_bus_observe(struct br_bus *bus, br_bus_observer fn, void *ctx)
+{
+	bus->observer = fn;
+	bus->observer_ctx = ctx;
 }
 
 bool
@@ -183,6 +192,8 @@ br_bus_submit(struct br_bus *bus, struct br_event *ev)
 		rc = -ENOBUFS;
 		goto out;
 	}
+	if (bus->observer != NULL)
+		bus->observer(bus->observer_ctx, ev);
 	size_t len;
 	/* The rendered event becomes the message's payload: no copy. */
 	char *payload = br_event_dump(ev, &len);

@@ -129,7 +129,10 @@ sub_answer(const struct br_sub *sub, char *const *events, size_t n,
 		                              : br_sub_status(sub, events[i]);
 		if (st == NULL)
 			st = "failed: no answer from the source";
-		if (fixed_status == NULL && strcmp(st, "enabled") != 0)
+		/* Only a failure makes the answer an error: a webhook that
+		 * Twitch is still verifying has not failed. */
+		if (fixed_status == NULL && (strncmp(st, "failed", 6) == 0 ||
+		    strncmp(st, "revoked", 7) == 0))
 			*all_ok = false;
 		json_object_set_new(ev, events[i], json_string(st));
 	}

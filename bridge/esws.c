@@ -67,30 +67,30 @@ delete_at_twitch(struct br_esws *es, const char *login, const char *id)
 }
 
 struct call {
-	struct br_esws *es;
+	struct esws_session *sess;
 	uint64_t serial;
 	char *session_id;
 };
 
 static bool
-same_session(struct br_esws *es, const char *session_id)
+same_session(struct esws_session *s, const char *session_id)
 {
-	return es->active != NULL && es->active->session_id != NULL &&
-	    strcmp(es->active->session_id, session_id) == 0;
+	return s->active != NULL && s->active->session_id != NULL &&
+	    strcmp(s->active->session_id, session_id) == 0;
 }
 
 static void
 created(void *arg, const struct br_helix_response *res)
 {
 	struct call *call = arg;
-	struct br_esws *es = call->es;
+	struct br_esws *es = call->sess->es;
 	struct br_want *w = br_wants_by_serial(es->wants, call->serial);
 	json_t *data = json_array_get(json_object_get(res->json, "data"), 0);
 	const char *id = json_string_value(json_object_get(data, "id"));
 	char reason[512];
 
 	if (w == NULL || w->st != BR_WANT_POSTING ||
-	    !same_session(es, call->session_id)) {
+	    !same_session(call->sess, call->session_id)) {
 		/* Unsubscribed meanwhile: don't leave it behind at Twitch. */
 		if (w == NULL && res->status == 202 && id != NULL)
 			delete_at_twitch(es, NULL, id);
@@ -99,7 +99,7 @@ created(void *arg, const struct br_helix_response *res)
 	if (res->status == 202 || res->status == 409) {
 		free(w->twitch_id);
 		w->twitch_id = id ? br_xstrdup(id) : NULL;
-		br_backoff_reset(&es->backoff);
+		br_backoff_reset(&call->sess->backoff);
 		br_wants_set(es->wants, w, BR_WANT_ENABLED, NULL);
 	} else if (res->status == 401 && !w->retried_auth &&
 	    held(es, w->login) != NULL && held(es, w->login)->token == NULL) {
@@ -118,20 +118,21 @@ out:
 }
 
 static void
-post_create(struct br_esws *es, struct br_want *w)
+post_create(struct esws_session *s, struct br_want *w)
 {
+	struct br_esws *es = s->es;
 	const char *user = br_auth_user_id(es->auth);
 	json_t *cond = br_eventsub_condition(&w->spec, w->broadcaster_id,
 	    user ? user : w->broadcaster_id);
 	json_t *body = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}}", "type",
 	    w->spec.type, "version", w->spec.version, "condition", cond,
 	    "transport", "method", "websocket", "session_id",
-	    es->active->session_id);
+	    s->active->session_id);
 	struct call *call = br_xcalloc(1, sizeof *call);
 
-	call->es = es;
+	call->sess = s;
 	call->serial = w->serial;
-	call->session_id = br_xstrdup(es->active->session_id);
+	call->session_id = br_xstrdup(s->active->session_id);
 	w->st = BR_WANT_POSTING;
 	br_helix_api(es->helix, "POST", "/eventsub/subscriptions",
 	    token_for(es, w->login), body, created, call);
@@ -142,31 +143,71 @@ post_create(struct br_esws *es, struct br_want *w)
 static void
 retry_fired(void *arg)
 {
-	reconcile(arg);
+	struct esws_session *s = arg;
+	reconcile(s->es);
 }
 
 static void
-schedule_reconnect(struct br_esws *es)
+schedule_reconnect(struct esws_session *s)
 {
-	int64_t ms = br_backoff_next(&es->backoff);
-	log_info("esws: reconnecting in %lld ms", (long long)ms);
-	br_timer_start(&es->retry, ms);
+	int64_t ms = br_backoff_next(&s->backoff);
+	log_info("esws: session %d reconnecting in %lld ms", s->index,
+	    (long long)ms);
+	br_timer_start(&s->retry, ms);
+}
+
+static bool
+live(const struct br_want *w)
+{
+	return w->st != BR_WANT_FAILED && w->st != BR_WANT_REVOKED;
+}
+
+/* New wants go to the first session with room, so that a session holds
+ * at most ESWS_PER_SESSION subscriptions. */
+static void
+place(struct br_esws *es)
+{
+	size_t used[ESWS_SESSIONS] = { 0 };
+
+	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next)
+		if (live(w) && w->slot >= 0)
+			used[w->slot]++;
+	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next) {
+		if (!live(w) || w->slot >= 0)
+			continue;
+		for (int i = 0; i < ESWS_SESSIONS && w->slot < 0; i++)
+			if (used[i] < ESWS_PER_SESSION)
+				used[w->slot = i]++;
+		if (w->slot < 0)
+			br_wants_set(es->wants, w, BR_WANT_FAILED, "failed: all "
+			    "three WebSocket sessions hold 300 subscriptions "
+			    "(Twitch's limit); use the webhook transport");
+	}
+}
+
+static bool
+session_needed(struct esws_session *s)
+{
+	for (struct br_want *w = br_wants_first(s->es->wants); w; w = w->next)
+		if (live(w) && w->slot == s->index)
+			return true;
+	return false;
 }
 
 static void
-reconcile(struct br_esws *es)
+reconcile_session(struct esws_session *s)
 {
-	if (es->stopped)
-		return;
-	if (!br_wants_live(es->wants)) {
-		/* An empty session is closed by Twitch (4003): don't keep one. */
-		if (es->conns != NULL)
-			esws_drop_all(es);
+	struct br_esws *es = s->es;
+
+	if (!session_needed(s)) {
+		/* An empty session is closed by Twitch (4003): keep none. */
+		if (s->conns != NULL)
+			esws_drop_all(s);
 		return;
 	}
-	if (es->active == NULL) {
-		if (!esws_connecting(es) && !br_timer_pending(&es->retry))
-			esws_connect(es, es->url, false);
+	if (s->active == NULL) {
+		if (!esws_connecting(s) && !br_timer_pending(&s->retry))
+			esws_connect(s, es->url, false);
 		return;
 	}
 	/* The conditions need the token user's id: wait for /validate
@@ -175,18 +216,29 @@ reconcile(struct br_esws *es)
 	    br_auth_user_id(es->auth) == NULL))
 		return;
 	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next)
-		if (w->st == BR_WANT_NEW)
-			post_create(es, w);
+		if (w->st == BR_WANT_NEW && w->slot == s->index)
+			post_create(s, w);
+}
+
+static void
+reconcile(struct br_esws *es)
+{
+	if (es->stopped)
+		return;
+	place(es);
+	for (int i = 0; i < ESWS_SESSIONS; i++)
+		reconcile_session(&es->sess[i]);
 }
 
 /* ---- the session ---- */
 
 void
-esws_on_welcome(struct br_esws *es, struct esws_conn *c)
+esws_on_welcome(struct esws_session *s, struct esws_conn *c)
 {
-	struct esws_conn *old = es->active;
+	struct br_esws *es = s->es;
+	struct esws_conn *old = s->active;
 
-	es->active = c;
+	s->active = c;
 	if (c->migration && old != NULL) {
 		/* Subscriptions moved with the session: nothing to create. */
 		log_info("esws: moved to session %s; closing the old socket",
@@ -195,9 +247,11 @@ esws_on_welcome(struct br_esws *es, struct esws_conn *c)
 		esws_drop(old, "migrated");
 		return;
 	}
-	log_info("esws: session %s welcomed (keepalive %ld s)", c->session_id,
-	    c->keepalive_s);
+	log_info("esws: session %d is %s (keepalive %ld s)", s->index,
+	    c->session_id, c->keepalive_s);
 	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next) {
+		if (w->slot != s->index)
+			continue;
 		if (w->st == BR_WANT_ENABLED || w->st == BR_WANT_POSTING) {
 			free(w->twitch_id);
 			w->twitch_id = NULL;
@@ -205,7 +259,7 @@ esws_on_welcome(struct br_esws *es, struct esws_conn *c)
 			w->retried_auth = false;
 		}
 	}
-	if (es->reconnects > 0)
+	if (s->reconnects > 0)
 		es->hooks.event(es->hooks.ctx, "source_up", ESWS_SOURCE, NULL,
 		    br_wants_events(es->wants), "the EventSub WebSocket session "
 		    "is back; re-creating its subscriptions");
@@ -213,29 +267,30 @@ esws_on_welcome(struct br_esws *es, struct esws_conn *c)
 }
 
 void
-esws_on_lost(struct br_esws *es, struct esws_conn *c, int code)
+esws_on_lost(struct esws_session *s, struct esws_conn *c, int code)
 {
+	struct br_esws *es = s->es;
 	char detail[256];
 
 	if (es->stopped || c->superseded)
 		return;
-	if (c->migration && !c->welcomed && es->active != NULL) {
+	if (c->migration && !c->welcomed && s->active != NULL) {
 		/* The reconnect_url failed (4007...): the old session is
 		 * doomed too, so start afresh at the base URL now. */
 		log_warn("esws: the reconnect URL failed; starting a new session");
-		es->active->superseded = true;
-		esws_drop(es->active, "reconnect failed");
-		es->active = NULL;
+		s->active->superseded = true;
+		esws_drop(s->active, "reconnect failed");
+		s->active = NULL;
 	}
-	if (es->active != NULL && es->active != c)
+	if (s->active != NULL && s->active != c)
 		return;         /* an old socket after a migration, or a spare */
-	es->active = NULL;
+	s->active = NULL;
 	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next)
-		if (w->st == BR_WANT_POSTING)
+		if (w->st == BR_WANT_POSTING && w->slot == s->index)
 			w->st = BR_WANT_NEW;
-	if (!br_wants_live(es->wants))
+	if (!session_needed(s))
 		return;
-	es->reconnects++;
+	s->reconnects++;
 	br_metrics_add(es->metrics, "twitch2mqtt_reconnects_total", 1, "source",
 	    ESWS_SOURCE, NULL);
 	snprintf(detail, sizeof detail, "the EventSub WebSocket session ended "
@@ -246,7 +301,7 @@ esws_on_lost(struct br_esws *es, struct esws_conn *c, int code)
 	if (code == 4001)
 		log_error("esws: Twitch says we sent it a message (4001); this "
 		    "is a bug in twitch2mqtt");
-	schedule_reconnect(es);
+	schedule_reconnect(s);
 }
 
 static void
@@ -299,7 +354,7 @@ esws_on_frame(struct br_esws *es, struct esws_conn *c, struct br_es_frame *f)
 			break;
 		}
 		log_info("esws: Twitch asks us to move to a new socket");
-		esws_connect(es, f->reconnect_url, true);
+		esws_connect(c->sess, f->reconnect_url, true);
 		break;
 	case BR_ES_REVOCATION:
 		on_revocation(es, f);
@@ -454,7 +509,7 @@ static void
 gone(void *arg, struct br_want *w)
 {
 	struct br_esws *es = arg;
-	if (es->active != NULL)
+	if (w->slot >= 0 && es->sess[w->slot].active != NULL)
 		delete_at_twitch(es, w->login, w->twitch_id);
 }
 
@@ -473,12 +528,19 @@ static const char *
 esws_status(void *impl)
 {
 	struct br_esws *es = impl;
+	bool up = true, ever_lost = false;
 
 	if (!br_wants_live(es->wants))
 		return "idle";
-	if (es->active != NULL)
+	for (int i = 0; i < ESWS_SESSIONS; i++) {
+		struct esws_session *s = &es->sess[i];
+		if (session_needed(s) && s->active == NULL)
+			up = false;
+		ever_lost = ever_lost || s->reconnects > 0;
+	}
+	if (up)
 		return "up";
-	return es->reconnects > 0 ? "down" : "connecting";
+	return ever_lost ? "down" : "connecting";
 }
 
 static const struct br_source_ops esws_ops = {
@@ -516,8 +578,13 @@ br_esws_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	es->url = br_xstrdup(opts->url);
 	es->ca_file = opts->ca_file ? br_xstrdup(opts->ca_file) : NULL;
 	es->wants = br_wants_new(subs, "websocket", hooks, NULL);
-	br_backoff_init(&es->backoff, 500, 60000, br_random64());
-	br_timer_init(&es->retry, loop, retry_fired, es);
+	for (int i = 0; i < ESWS_SESSIONS; i++) {
+		struct esws_session *s = &es->sess[i];
+		s->es = es;
+		s->index = i;
+		br_backoff_init(&s->backoff, 500, 60000, br_random64());
+		br_timer_init(&s->retry, loop, retry_fired, s);
+	}
 	br_timer_init(&es->deadline, loop, deadline_fired, es);
 	if (esws_vhost_init(es) < 0) {
 		log_error("esws: cannot create the client vhost");
@@ -531,9 +598,11 @@ void
 br_esws_stop(struct br_esws *es)
 {
 	es->stopped = true;
-	br_timer_stop(&es->retry);
 	br_timer_stop(&es->deadline);
-	esws_drop_all(es);
+	for (int i = 0; i < ESWS_SESSIONS; i++) {
+		br_timer_stop(&es->sess[i].retry);
+		esws_drop_all(&es->sess[i]);
+	}
 }
 
 void
@@ -541,14 +610,17 @@ br_esws_free(struct br_esws *es)
 {
 	if (es == NULL)
 		return;
-	br_timer_stop(&es->retry);
 	br_timer_stop(&es->deadline);
 	/* Sockets outlive us until the context goes; they must not call
 	 * back into freed memory. */
-	for (struct esws_conn *c = es->conns; c; c = c->next) {
-		c->es = NULL;
-		br_timer_stop(&c->watchdog);
-		br_timer_stop(&c->resume);
+	for (int i = 0; i < ESWS_SESSIONS; i++) {
+		br_timer_stop(&es->sess[i].retry);
+		for (struct esws_conn *c = es->sess[i].conns; c; c = c->next) {
+			c->es = NULL;
+			c->sess = NULL;
+			br_timer_stop(&c->watchdog);
+			br_timer_stop(&c->resume);
+		}
 	}
 	br_wants_free(es->wants);
 	free(es->url);

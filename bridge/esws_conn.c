@@ -37,18 +37,18 @@ conn_free(struct esws_conn *c)
 static void
 unlink_conn(struct esws_conn *c)
 {
-	struct br_esws *es = c->es;
+	struct esws_session *s = c->sess;
 
-	if (es == NULL)
+	if (c->es == NULL)
 		return;
-	for (struct esws_conn **p = &es->conns; *p; p = &(*p)->next) {
+	for (struct esws_conn **p = &s->conns; *p; p = &(*p)->next) {
 		if (*p == c) {
 			*p = c->next;
 			break;
 		}
 	}
-	if (es->active == c)
-		es->active = NULL;
+	if (s->active == c)
+		s->active = NULL;
 }
 
 static void
@@ -112,16 +112,16 @@ esws_drop(struct esws_conn *c, const char *why)
 }
 
 void
-esws_drop_all(struct br_esws *es)
+esws_drop_all(struct esws_session *s)
 {
-	for (struct esws_conn *c = es->conns; c; c = c->next)
-		esws_drop(c, "shutting down");
+	for (struct esws_conn *c = s->conns; c; c = c->next)
+		esws_drop(c, "not needed");
 }
 
 bool
-esws_connecting(const struct br_esws *es)
+esws_connecting(const struct esws_session *s)
 {
-	for (struct esws_conn *c = es->conns; c; c = c->next)
+	for (struct esws_conn *c = s->conns; c; c = c->next)
 		if (!c->welcomed && !c->dropping && !c->migration)
 			return true;
 	return false;
@@ -146,7 +146,7 @@ handle_message(struct esws_conn *c, const char *buf, size_t len)
 		c->keepalive_s = f.keepalive_s > 0 ? f.keepalive_s : 10;
 		c->welcomed = true;
 		arm_watchdog(c);
-		esws_on_welcome(c->es, c);
+		esws_on_welcome(c->sess, c);
 	} else {
 		esws_on_frame(c->es, c, &f);
 	}
@@ -209,6 +209,7 @@ static void
 on_gone(struct esws_conn *c, const char *why)
 {
 	struct br_esws *es = c->es;
+	struct esws_session *sess = c->sess;
 	int code = c->close_code;
 
 	/* Failing inside lws_client_connect_via_info: esws_connect cleans. */
@@ -221,7 +222,7 @@ on_gone(struct esws_conn *c, const char *why)
 	if (es != NULL) {
 		log_info("esws: connection closed (%s%s%d)", why,
 		    code ? ", code " : "", code);
-		esws_on_lost(es, c, code);
+		esws_on_lost(sess, c, code);
 	}
 	conn_free(c);
 }
@@ -287,8 +288,9 @@ esws_vhost_init(struct br_esws *es)
 }
 
 void
-esws_connect(struct br_esws *es, const char *url, bool migration)
+esws_connect(struct esws_session *s, const char *url, bool migration)
 {
+	struct br_esws *es = s->es;
 	struct lws_client_connect_info i;
 	struct esws_conn *c = br_xcalloc(1, sizeof *c);
 	char *copy = br_xstrdup(url), path[2048];
@@ -296,6 +298,7 @@ esws_connect(struct br_esws *es, const char *url, bool migration)
 	int port;
 
 	c->es = es;
+	c->sess = s;
 	c->migration = migration;
 	br_timer_init(&c->watchdog, es->loop, watchdog_fired, c);
 	br_timer_init(&c->resume, es->loop, resume_poll, c);
@@ -318,9 +321,10 @@ esws_connect(struct br_esws *es, const char *url, bool migration)
 	i.local_protocol_name = "twitch-eventsub";
 	i.retry_and_idle_policy = &no_validity;
 	i.userdata = c;
-	c->next = es->conns;
-	es->conns = c;
-	log_info("esws: connecting to %s://%s:%d%s", prot, ads, port,
+	c->next = s->conns;
+	s->conns = c;
+	log_info("esws: session %d connecting to %s://%s:%d%s", s->index, prot,
+	    ads, port,
 	    migration ? " (reconnect_url from Twitch)" : "");
 	c->in_connect = true;
 	struct lws *wsi = lws_client_connect_via_info(&i);
@@ -331,11 +335,11 @@ esws_connect(struct br_esws *es, const char *url, bool migration)
 		return;
 	}
 	unlink_conn(c);
-	esws_on_lost(es, c, 0);
+	esws_on_lost(s, c, 0);
 	conn_free(c);
 	return;
 fail:
 	free(copy);
-	esws_on_lost(es, c, 0);
+	esws_on_lost(s, c, 0);
 	conn_free(c);
 }

@@ -17,8 +17,11 @@
 #define ESWS_GRACE_S 5
 #define ESWS_RESUME_POLL_MS 1
 
+struct esws_session;
+
 struct esws_conn {
 	struct br_esws *es;     /* NULL once the source is gone */
+	struct esws_session *sess;
 	struct esws_conn *next;
 	struct lws *wsi;
 	char *buf;              /* a message being reassembled */
@@ -35,6 +38,21 @@ struct esws_conn {
 	int close_code;
 };
 
+/* Twitch allows 300 subscriptions on one WebSocket and 3 WebSockets per
+ * user: a session per 300, up to three. */
+#define ESWS_SESSIONS 3
+#define ESWS_PER_SESSION 300
+
+struct esws_session {
+	struct br_esws *es;
+	int index;
+	struct esws_conn *conns;
+	struct esws_conn *active;       /* the welcomed socket */
+	struct br_backoff backoff;
+	struct br_timer retry;
+	unsigned reconnects;
+};
+
 struct br_esws {
 	struct br_loop *loop;
 	struct br_bus *bus;
@@ -45,26 +63,22 @@ struct br_esws {
 	struct br_source_hooks hooks;
 	char *url, *ca_file;
 	struct lws_vhost *vhost;
-	struct esws_conn *conns;
-	struct esws_conn *active;       /* the welcomed session */
+	struct esws_session sess[ESWS_SESSIONS];
 	struct br_wants *wants;
-	struct br_backoff backoff;
-	struct br_timer retry;
 	struct br_timer deadline;       /* for requests waiting on a session */
 	bool stopped, refreshing;
-	unsigned reconnects;
 };
 
 /* esws_conn.c */
 int esws_vhost_init(struct br_esws *es);
-void esws_connect(struct br_esws *es, const char *url, bool migration);
+void esws_connect(struct esws_session *s, const char *url, bool migration);
 void esws_drop(struct esws_conn *c, const char *why);
-void esws_drop_all(struct br_esws *es);
-bool esws_connecting(const struct br_esws *es);
+void esws_drop_all(struct esws_session *s);
+bool esws_connecting(const struct esws_session *s);
 
 /* esws.c, called from esws_conn.c */
-void esws_on_welcome(struct br_esws *es, struct esws_conn *c);
-void esws_on_lost(struct br_esws *es, struct esws_conn *c, int code);
+void esws_on_welcome(struct esws_session *s, struct esws_conn *c);
+void esws_on_lost(struct esws_session *s, struct esws_conn *c, int code);
 void esws_on_frame(struct br_esws *es, struct esws_conn *c,
                    struct br_es_frame *f);
 

@@ -33,6 +33,8 @@ struct conn {
 	char *in;
 	size_t in_len;
 	bool too_big;
+	bool head_sent;         /* of the answer being written */
+	bool answered;          /* this request's answer is out */
 	struct br_http_response res;
 	size_t out_off;
 };
@@ -58,8 +60,27 @@ find_route(struct br_http *h, const char *method, const char *path,
 	return NULL;
 }
 
+/*
+ * The answer is written whole from the writable callback, head and body
+ * together, and the transaction completed there at once. Writing the head
+ * at dispatch and the body later let a keep-alive client that had its
+ * whole answer (a 204 has no body) send its next request while lws still
+ * stood in the old one's body state with nothing left to read: lws then
+ * announced the old body's completion again, the old request was handled
+ * again (a duplicate) and its answer taken for the new one's, over and
+ * over, spinning the loop.
+ */
 static int
 start_reply(struct conn *c)
+{
+	c->head_sent = false;
+	c->out_off = 0;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+static int
+write_head(struct conn *c)
 {
 	unsigned char buf[LWS_PRE + HEADER_ROOM];
 	unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
@@ -74,13 +95,15 @@ start_reply(struct conn *c)
 		return -1;
 	if (lws_finalize_write_http_header(c->wsi, start, &p, end))
 		return -1;
-	lws_callback_on_writable(c->wsi);
+	c->head_sent = true;
 	return 0;
 }
 
 static int
 write_body(struct conn *c)
 {
+	if (!c->head_sent && write_head(c))
+		return -1;
 	size_t left = c->res.len - c->out_off, chunk = left > 16384 ? 16384 : left;
 	unsigned char *buf = br_xmalloc(LWS_PRE + chunk + 1);
 	int final = chunk == left;
@@ -96,6 +119,10 @@ write_body(struct conn *c)
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
+	/* Answered: a late writable callback finds nothing to send. */
+	free(c->res.body);
+	memset(&c->res, 0, sizeof c->res);
+	c->answered = true;
 	return lws_http_transaction_completed(c->wsi) ? -1 : 0;
 }
 
@@ -108,20 +135,39 @@ conn_reset(struct conn *c)
 	c->res.body = NULL;
 	c->in_len = c->out_off = 0;
 	c->too_big = false;
+	c->head_sent = false;
+	c->answered = false;
 	c->route = NULL;
 }
 
 static int
 dispatch(struct conn *c)
 {
-	struct br_http_request req = { c->method, c->path, c->in ? c->in : "",
-		c->in_len, c };
+	struct br_http_request req = { c->method, c->path,
+		c->in && !c->too_big ? c->in : "", c->too_big ? 0 : c->in_len,
+		c->too_big, c };
 
 	memset(&c->res, 0, sizeof c->res);
 	c->route->fn(c->route->ctx, &req, &c->res);
-	if (c->res.status == 0)
+	if (c->res.status == 0 && c->too_big)
+		br_http_reply(&c->res, 413, "text/plain",
+		    "body too large (1 MiB at most)\n");
+	else if (c->res.status == 0)
 		br_http_reply(&c->res, 500, "text/plain", "no answer\n");
 	return start_reply(c);
+}
+
+/* Over BR_HTTP_BODY_MAX: what came is dropped and the rest will be
+ * discarded as it arrives; the route is told, so that it can count the
+ * refusal, and answers at once. */
+static int
+refuse_too_large(struct conn *c)
+{
+	c->too_big = true;
+	free(c->in);
+	c->in = NULL;
+	c->in_len = 0;
+	return dispatch(c);
 }
 
 static int
@@ -151,10 +197,8 @@ on_request(struct conn *c, struct lws *wsi, const char *uri)
 		return dispatch(c);
 	char len[32];
 	if (lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-	    strtoull(len, NULL, 10) > BR_HTTP_BODY_MAX) {
-		c->too_big = true;
-		return fail_status(c, 413, "body too large (1 MiB at most)\n");
-	}
+	    strtoull(len, NULL, 10) > BR_HTTP_BODY_MAX)
+		return refuse_too_large(c);
 	return 0;       /* the body follows */
 }
 
@@ -163,10 +207,8 @@ on_body(struct conn *c, const void *in, size_t len)
 {
 	if (c->too_big)
 		return 0;
-	if (c->in_len + len > BR_HTTP_BODY_MAX) {
-		c->too_big = true;
-		return fail_status(c, 413, "body too large (1 MiB at most)\n");
-	}
+	if (c->in_len + len > BR_HTTP_BODY_MAX)
+		return refuse_too_large(c);
 	c->in = br_xrealloc(c->in, c->in_len + len + 1);
 	memcpy(c->in + c->in_len, in, len);
 	c->in_len += len;
@@ -186,7 +228,10 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_body(c, in, len) ? -1 : 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (c->too_big || c->route == NULL)
+		/* Once per request: lws may announce it again while the
+		 * answer is on its way (a client sending ahead). */
+		if (c->too_big || c->route == NULL || c->res.status != 0 ||
+		    c->answered)
 			return 0;
 		return dispatch(c) ? -1 : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -255,6 +300,9 @@ br_http_new(struct br_loop *loop, const char *listen, const char *cert_file,
 		info.ssl_cert_filepath = cert_file;
 		info.ssl_private_key_filepath = key_file;
 		info.alpn = "http/1.1";
+		/* lws reads this from the vhost's own options: without it
+		 * the vhost silently serves plain HTTP despite the cert. */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	}
 	h->vhost = lws_create_vhost(br_loop_lws(loop), &info);
 	if (h->vhost == NULL) {
@@ -318,14 +366,27 @@ br_http_query(const struct br_http_request *req, const char *name, char *buf,
 	struct conn *c = req->conn;
 	char key[128];
 
-	/* lws matches the "name=" prefix of each decoded argument. */
+	/* lws matches the "name=" prefix of each decoded argument, copying
+	 * each into the buffer in turn, and stops at the first one that does
+	 * not fit: so it gets room for the longest (all of them), and only
+	 * the value found must fit the caller's buffer. Otherwise a long
+	 * argument (a hub.topic URL, a challenge) before the one asked for
+	 * hides it. */
 	if (snprintf(key, sizeof key, "%s=", name) >= (int)sizeof key)
 		return -1;
-	const char *v = lws_get_urlarg_by_name(c->wsi, key, buf, (int)size);
-	if (v == NULL)
+	int all = lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_URI_ARGS);
+	if (all <= 0)
 		return -1;
-	memmove(buf, v, strlen(v) + 1);
-	return (int)strlen(buf);
+	char *tmp = br_xmalloc((size_t)all + 1);
+	const char *v = lws_get_urlarg_by_name(c->wsi, key, tmp, all + 1);
+	size_t n = v ? strlen(v) : 0;
+	int rc = -1;
+	if (v != NULL && n < size) {
+		memcpy(buf, v, n + 1);
+		rc = (int)n;
+	}
+	free(tmp);
+	return rc;
 }
 
 void

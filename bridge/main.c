@@ -36,6 +36,8 @@ usage(FILE *f)
 	    "  --demo          emit sample events for channel 'demo'\n"
 	    "  --demo-rate N   demo events per second (default 1)\n"
 	    "  --demo-count N  stop the demo after N events (default endless)\n"
+	    "  --pubsub-ping MS, --pubsub-pong MS\n"
+	    "                  PubSub PING interval and PONG deadline (tests)\n"
 	    "  --healthcheck   ask the running daemon's /healthz (for Docker)\n"
 	    "\n"
 	    "Every setting can also come from TWITCH2MQTT_<SECTION>_<KEY>;\n"
@@ -47,6 +49,7 @@ struct cli {
 	bool check, verbose, demo, healthcheck, auth;
 	double demo_rate;
 	unsigned long demo_count;
+	double ps_ping, ps_pong;
 	const char *scopes;
 };
 
@@ -67,7 +70,8 @@ parse_number(const char *opt, const char *arg, double *out)
 static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
-	enum { O_DEMO = 256, O_RATE, O_COUNT, O_HEALTH, O_VERSION, O_SCOPES };
+	enum { O_DEMO = 256, O_RATE, O_COUNT, O_HEALTH, O_VERSION, O_SCOPES,
+	    O_PING, O_PONG };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -77,6 +81,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "healthcheck", no_argument, NULL, O_HEALTH },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "scopes", required_argument, NULL, O_SCOPES },
+		{ "pubsub-ping", required_argument, NULL, O_PING },
+		{ "pubsub-pong", required_argument, NULL, O_PONG },
 		{ NULL, 0, NULL, 0 }
 	};
 	double count;
@@ -99,6 +105,14 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case O_SCOPES: cli->scopes = optarg; break;
 		case O_RATE:
 			if (parse_number("--demo-rate", optarg, &cli->demo_rate))
+				return -1;
+			break;
+		case O_PING:
+			if (parse_number("--pubsub-ping", optarg, &cli->ps_ping))
+				return -1;
+			break;
+		case O_PONG:
+			if (parse_number("--pubsub-pong", optarg, &cli->ps_pong))
 				return -1;
 			break;
 		case O_COUNT:
@@ -138,7 +152,9 @@ run(const struct cli *cli, struct br_config *cfg)
 {
 	struct bridge_options opts = { .config_path = cli->config,
 		.demo = cli->demo, .demo_rate = cli->demo_rate,
-		.demo_count = cli->demo_count };
+		.demo_count = cli->demo_count,
+		.pubsub_ping_ms = (long)cli->ps_ping,
+		.pubsub_pong_ms = (long)cli->ps_pong };
 
 	br_log_set_level(cli->verbose ? BR_LOG_DEBUG : cfg->bridge.log_level);
 	br_log_hook_libraries();

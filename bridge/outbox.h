@@ -23,4 +23,8 @@ struct br_msg *outbox_pop_front(struct outbox *q);  /* NULL when empty */
 struct br_msg *outbox_at(const struct outbox *q, size_t i);
 static inline size_t outbox_count(const struct outbox *q) { return q->count; }
 
+/* spool.c: events kept across a restart. 0 or -errno. */
+int spool_write(const char *path, struct br_msg *const *msgs, size_t n);
+int spool_read(const char *path, struct outbox *into, size_t *count);
+
 #endif

@@ -30,6 +30,18 @@ static const struct reward rewards[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+json_t *
+br_sample_rewards(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < N(rewards); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s}", "id",
+		    rewards[i].id, "title", rewards[i].title, "cost",
+		    rewards[i].cost, "prompt", rewards[i].prompt));
+	return a;
+}
+
 static const struct person *
 viewer(uint64_t n)
 {

@@ -1,77 +1,16 @@
+/*
+ * The MQTT sink's outbox: a message leaves it only when the broker
+ * acknowledged it (QoS 1/2) or paho wrote it (QoS 0); whatever was in
+ * flight when the connection dropped goes back to the head of the queue.
+ */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <MQTTAsync.h>
-#include <jansson.h>
-
-#include "backoff.h"
 #include "log.h"
-#include "outbox.h"
-#include "sink_mqtt.h"
+#include "sink_mqtt_int.h"
 #include "util.h"
 
-/* Messages handed to paho and not yet confirmed. Large enough to keep the
- * socket busy, small enough that a reconnect re-sends little. */
-#define WINDOW 1024
-#define MAX_ATTEMPTS 5
-#define MAX_FILTERS 8
-/* From this many messages in flight on, Nagle's algorithm may coalesce
- * them (see nagle()). */
-#define NAGLE_FROM 32
-
-/* One per message handed to paho; paho gives it back in exactly one of
- * its callbacks, which posts it to the loop. Those that paho never gives
- * back (connection torn down) are freed with the sink. */
-struct send_ctx {
-	struct br_sink_mqtt *s;
-	uint64_t seq;
-	bool ok, stale;
-	struct send_ctx *prev, *next;
-};
-
-struct slot {
-	struct br_msg *msg;     /* NULL once settled */
-	struct send_ctx *ctx;
-};
-
-enum conn_state { DISCONNECTED, CONNECTING, CONNECTED, CLOSING };
-
-struct br_sink_mqtt {
-	struct br_loop *loop;
-	struct br_metrics *metrics;
-	struct br_sink_hooks hooks;
-	MQTTAsync client;
-	int version;
-	char *url, *client_id, *username, *password, *will_topic;
-	char *ca_file, *cert_file, *key_file;
-	bool tls, tls_insecure;
-	size_t buffer_max, events_held;
-	char *filters[MAX_FILTERS];
-	size_t n_filters;
-
-	enum conn_state state;
-	struct br_backoff backoff;
-	struct br_timer retry_timer;
-	struct br_timer pump_timer;     /* paho refused: try again soon */
-	struct br_timer flush_timer;    /* hands new messages to paho */
-	struct outbox pending;
-	struct slot inflight[WINDOW];
-	uint64_t base_seq;      /* seq of inflight[base_seq % WINDOW] */
-	size_t n_inflight;
-	struct send_ctx *outstanding;
-	int sock;               /* paho's socket, or -1 (see nagle()) */
-	bool nodelay;           /* TCP_NODELAY is on on sock */
-	void (*disconnect_done)(void *);
-	void *disconnect_arg;
-};
-
-static const char *const mqtt_family = "twitch2mqtt_mqtt_connected";
-
-static void pump(struct br_sink_mqtt *s);
-static void connect_now(void *arg);
 static void loop_settled(void *s_, void *ctx_);
 
 /* ---- paho's threads: copy, post, return ---- */
@@ -89,129 +28,6 @@ static void fail3(void *c, MQTTAsync_failureData *d) { on_send_result(c, false);
 static void ok5(void *c, MQTTAsync_successData5 *d) { on_send_result(c, true); }
 static void fail5(void *c, MQTTAsync_failureData5 *d) { on_send_result(c, false); }
 
-static void loop_connected(void *s_, void *unused);
-static void loop_connect_failed(void *s_, void *unused);
-static void loop_lost(void *s_, void *unused);
-static void loop_message(void *s_, void *msg);
-static void loop_disconnected(void *s_, void *unused);
-
-static void
-paho_connected_ok(void *s, MQTTAsync_successData *d)
-{
-	br_loop_post(((struct br_sink_mqtt *)s)->loop, loop_connected, s, NULL);
-}
-
-static void
-paho_connected_ok5(void *s, MQTTAsync_successData5 *d)
-{
-	paho_connected_ok(s, NULL);
-}
-
-static void
-paho_connect_failed(void *s, MQTTAsync_failureData *d)
-{
-	if (d != NULL)
-		log_warn("mqtt: connect failed rc=%d%s%s", d->code,
-		    d->message ? " " : "", d->message ? d->message : "");
-	br_loop_post(((struct br_sink_mqtt *)s)->loop, loop_connect_failed, s,
-	    NULL);
-}
-
-static void
-paho_connect_failed5(void *s, MQTTAsync_failureData5 *d)
-{
-	if (d != NULL)
-		log_warn("mqtt: connect failed rc=%d reason=%d%s%s", d->code,
-		    d->reasonCode, d->message ? " " : "",
-		    d->message ? d->message : "");
-	br_loop_post(((struct br_sink_mqtt *)s)->loop, loop_connect_failed, s,
-	    NULL);
-}
-
-static void
-paho_lost(void *s, char *cause)
-{
-	br_loop_post(((struct br_sink_mqtt *)s)->loop, loop_lost, s, NULL);
-}
-
-static void
-paho_disconnected(void *s, MQTTAsync_successData *d)
-{
-	br_loop_post(((struct br_sink_mqtt *)s)->loop, loop_disconnected, s,
-	    NULL);
-}
-
-static void
-paho_disconnected5(void *s, MQTTAsync_successData5 *d)
-{
-	paho_disconnected(s, NULL);
-}
-
-static void
-paho_disconnect_failed(void *s, MQTTAsync_failureData *d)
-{
-	paho_disconnected(s, NULL);
-}
-
-static void
-paho_disconnect_failed5(void *s, MQTTAsync_failureData5 *d)
-{
-	paho_disconnected(s, NULL);
-}
-
-static char *
-copy_property(MQTTProperties *props, enum MQTTPropertyCodes code,
-    size_t *len)
-{
-	MQTTProperty *p = MQTTProperties_getProperty(props, code);
-	if (p == NULL)
-		return NULL;
-	*len = (size_t)p->value.data.len;
-	return br_xstrndup(p->value.data.data, *len);
-}
-
-static int
-paho_arrived(void *s_, char *topic, int topic_len, MQTTAsync_message *m)
-{
-	struct br_sink_mqtt *s = s_;
-	struct br_inmsg *in = br_xcalloc(1, sizeof *in);
-	size_t unused;
-
-	in->topic = topic_len > 0 ? br_xstrndup(topic, (size_t)topic_len)
-	                          : br_xstrdup(topic);
-	in->len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
-	in->payload = br_xstrndup(m->payload ? m->payload : "", in->len);
-	if (s->version == 5) {
-		in->response_topic = copy_property(&m->properties,
-		    MQTTPROPERTY_CODE_RESPONSE_TOPIC, &unused);
-		in->corr = copy_property(&m->properties,
-		    MQTTPROPERTY_CODE_CORRELATION_DATA, &in->corr_len);
-	}
-	MQTTAsync_freeMessage(&m);
-	MQTTAsync_free(topic);
-	br_loop_post(s->loop, loop_message, s, in);
-	return 1;
-}
-
-/* ---- the loop thread ---- */
-
-static void
-set_state(struct br_sink_mqtt *s, enum conn_state st)
-{
-	static const char *const names[] = { "disconnected", "connecting",
-		"connected", "closing" };
-	log_debug("mqtt: state %s -> %s", names[s->state], names[st]);
-	s->state = st;
-	br_metrics_set(s->metrics, mqtt_family, st == CONNECTED, NULL);
-}
-
-static void
-schedule_retry(struct br_sink_mqtt *s)
-{
-	int64_t ms = br_backoff_next(&s->backoff);
-	log_info("mqtt: reconnecting to %s in %lld ms", s->url, (long long)ms);
-	br_timer_start(&s->retry_timer, ms);
-}
 
 static struct slot *
 slot_of(struct br_sink_mqtt *s, uint64_t seq)
@@ -282,13 +98,15 @@ loop_settled(void *s_, void *ctx_)
 		s->base_seq++;
 		s->n_inflight--;
 	}
-	pump(s);
+	sinkq_pump(s);
 }
 
-/* Everything unconfirmed goes back to the head of the queue, in order. */
-static void
-requeue_inflight(struct br_sink_mqtt *s)
+/* Everything unconfirmed goes back to the head of the queue, in order;
+ * paho's socket is gone (or going) with the connection. */
+void
+sinkq_requeue(struct br_sink_mqtt *s)
 {
+	s->sock = -1;
 	for (size_t i = s->n_inflight; i-- > 0;) {
 		struct slot *slot = &s->inflight[(s->base_seq + i) % WINDOW];
 		if (slot->ctx != NULL)
@@ -346,7 +164,7 @@ send_one(struct br_sink_mqtt *s, struct br_msg *msg, struct send_ctx *ctx)
 static void
 pump_later(void *arg)
 {
-	pump(arg);
+	sinkq_pump(arg);
 }
 
 /*
@@ -362,7 +180,7 @@ pump_later(void *arg)
  * the kernel still holds.
  */
 static void
-nagle(struct br_sink_mqtt *s)
+sinkq_nagle(struct br_sink_mqtt *s)
 {
 	bool want = s->n_inflight == 0 ? true :
 	    s->n_inflight >= NAGLE_FROM ? false : s->nodelay;
@@ -375,8 +193,8 @@ nagle(struct br_sink_mqtt *s)
 /* Finds paho's socket once connected: the one TCP socket to the broker's
  * port. Should there be several (another connection to that port), all
  * get TCP_NODELAY for good. */
-static void
-find_socket(struct br_sink_mqtt *s)
+void
+sinkq_find_socket(struct br_sink_mqtt *s)
 {
 	int fds[8], port = br_url_port(s->url);
 	int n = port > 0 ? br_tcp_sockets_to_port(port, fds, 8) : 0;
@@ -394,8 +212,8 @@ find_socket(struct br_sink_mqtt *s)
 	    n == 1 ? "; TCP_NODELAY while few messages are in flight" : "");
 }
 
-static void
-pump(struct br_sink_mqtt *s)
+void
+sinkq_pump(struct br_sink_mqtt *s)
 {
 	while (s->state == CONNECTED && s->n_inflight < WINDOW &&
 	    outbox_count(&s->pending) > 0) {
@@ -431,305 +249,9 @@ pump(struct br_sink_mqtt *s)
 		retry_or_drop(s, msg);
 		break;
 	}
-	nagle(s);
+	sinkq_nagle(s);
 }
 
-static void
-subscribe_filters(struct br_sink_mqtt *s)
-{
-	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	int qos[MAX_FILTERS];
-
-	if (s->n_filters == 0)
-		return;
-	for (size_t i = 0; i < s->n_filters; i++)
-		qos[i] = 1;
-	int rc = MQTTAsync_subscribeMany(s->client, (int)s->n_filters,
-	    s->filters, qos, &ro);
-	if (rc != MQTTASYNC_SUCCESS)
-		log_error("mqtt: subscribing to the request topics failed rc=%d",
-		    rc);
-}
-
-static void
-loop_connected(void *s_, void *unused)
-{
-	struct br_sink_mqtt *s = s_;
-
-	if (s->state == CLOSING)
-		return;
-	log_info("mqtt: connected to %s (MQTT %s)", s->url,
-	    s->version == 5 ? "5" : "3.1.1");
-	find_socket(s);
-	set_state(s, CONNECTED);
-	br_backoff_reset(&s->backoff);
-	subscribe_filters(s);
-	if (s->hooks.connected)
-		s->hooks.connected(s->hooks.ctx);
-	pump(s);
-}
-
-static void
-loop_connect_failed(void *s_, void *unused)
-{
-	struct br_sink_mqtt *s = s_;
-
-	if (s->state == CLOSING)
-		return;
-	set_state(s, DISCONNECTED);
-	schedule_retry(s);
-}
-
-static void
-loop_lost(void *s_, void *unused)
-{
-	struct br_sink_mqtt *s = s_;
-
-	if (s->state != CONNECTED)
-		return;
-	log_warn("mqtt: connection to %s lost; %zu events held", s->url,
-	    s->events_held);
-	s->sock = -1;
-	set_state(s, DISCONNECTED);
-	br_metrics_add(s->metrics, "twitch2mqtt_reconnects_total", 1, "source",
-	    "mqtt", NULL);
-	requeue_inflight(s);
-	if (s->hooks.disconnected)
-		s->hooks.disconnected(s->hooks.ctx);
-	schedule_retry(s);
-}
-
-static void
-loop_message(void *s_, void *in_)
-{
-	struct br_sink_mqtt *s = s_;
-	struct br_inmsg *in = in_;
-
-	if (s->hooks.message && s->state != CLOSING)
-		s->hooks.message(s->hooks.ctx, in);
-	free(in->topic);
-	free(in->payload);
-	free(in->response_topic);
-	free(in->corr);
-	free(in);
-}
-
-static void
-loop_disconnected(void *s_, void *unused)
-{
-	struct br_sink_mqtt *s = s_;
-	void (*done)(void *) = s->disconnect_done;
-
-	s->disconnect_done = NULL;
-	s->sock = -1;
-	requeue_inflight(s);
-	if (done)
-		done(s->disconnect_arg);
-}
-
-static void
-connect_now(void *arg)
-{
-	struct br_sink_mqtt *s = arg;
-	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-	MQTTAsync_connectOptions co5 = MQTTAsync_connectOptions_initializer5;
-	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-	MQTTAsync_connectOptions *o = s->version == 5 ? &co5 : &co;
-
-	if (s->state == CLOSING || s->state == CONNECTED)
-		return;
-	o->keepAliveInterval = 30;
-	o->connectTimeout = 10;
-	o->automaticReconnect = 0;      /* ours: same backoff first time and after */
-	o->maxInflight = WINDOW;
-	if (s->version == 5) {
-		o->cleanstart = 1;
-		o->onSuccess5 = paho_connected_ok5;
-		o->onFailure5 = paho_connect_failed5;
-	} else {
-		o->cleansession = 1;
-		o->MQTTVersion = MQTTVERSION_3_1_1;
-		o->onSuccess = paho_connected_ok;
-		o->onFailure = paho_connect_failed;
-	}
-	o->context = s;
-	if (s->username && *s->username)
-		o->username = s->username;
-	if (s->password && *s->password)
-		o->password = s->password;
-	will.topicName = s->will_topic;
-	will.message = "offline";
-	will.retained = 1;
-	will.qos = 1;
-	o->will = &will;
-	if (s->tls) {
-		ssl.trustStore = s->ca_file && *s->ca_file ? s->ca_file : NULL;
-		ssl.keyStore = s->cert_file && *s->cert_file ? s->cert_file : NULL;
-		ssl.privateKey = s->key_file && *s->key_file ? s->key_file : NULL;
-		ssl.enableServerCertAuth = !s->tls_insecure;
-		ssl.verify = !s->tls_insecure;
-		o->ssl = &ssl;
-	}
-	set_state(s, CONNECTING);
-	int rc = MQTTAsync_connect(s->client, o);
-	if (rc != MQTTASYNC_SUCCESS) {
-		log_warn("mqtt: connect to %s could not start rc=%d", s->url, rc);
-		set_state(s, DISCONNECTED);
-		schedule_retry(s);
-	}
-}
-
-static bool
-has_scheme(const char *url, const char *a, const char *b)
-{
-	return strncmp(url, a, strlen(a)) == 0 || strncmp(url, b, strlen(b)) == 0;
-}
-
-static char *
-dup_or_null(const char *s)
-{
-	return s ? br_xstrdup(s) : NULL;
-}
-
-struct br_sink_mqtt *
-br_sink_mqtt_new(struct br_loop *loop, struct br_metrics *metrics,
-    const struct br_sink_mqtt_options *opts, const struct br_sink_hooks *hooks)
-{
-	struct br_sink_mqtt *s = br_xcalloc(1, sizeof *s);
-	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-	int rc;
-
-	s->loop = loop;
-	s->metrics = metrics;
-	s->hooks = *hooks;
-	s->version = opts->version == 5 ? 5 : 3;
-	s->url = br_xstrdup(opts->url);
-	s->client_id = br_xstrdup(opts->client_id);
-	s->username = dup_or_null(opts->username);
-	s->password = dup_or_null(opts->password);
-	s->will_topic = br_xstrdup(opts->will_topic);
-	s->ca_file = dup_or_null(opts->ca_file);
-	s->cert_file = dup_or_null(opts->cert_file);
-	s->key_file = dup_or_null(opts->key_file);
-	s->tls = has_scheme(s->url, "mqtts://", "ssl://") ||
-	    strncmp(s->url, "wss://", 6) == 0;
-	s->tls_insecure = opts->tls_insecure;
-	s->buffer_max = opts->buffer_max;
-	s->sock = -1;
-	outbox_init(&s->pending);
-	br_backoff_init(&s->backoff, 500, 30000, br_random64());
-	br_timer_init(&s->retry_timer, loop, connect_now, s);
-	br_timer_init(&s->pump_timer, loop, pump_later, s);
-	br_timer_init(&s->flush_timer, loop, pump_later, s);
-	br_metrics_declare(metrics, mqtt_family, BR_GAUGE,
-	    "1 while the MQTT broker is connected.");
-	br_metrics_set(metrics, mqtt_family, 0, NULL);
-
-	if (s->tls && s->tls_insecure)
-		log_warn("mqtt: tls_insecure is on: the broker's certificate "
-		    "is NOT verified");
-	/* We hold our own outbox, so paho never buffers while offline. */
-	co.sendWhileDisconnected = 0;
-	co.maxBufferedMessages = WINDOW * 2;
-	co.MQTTVersion = s->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
-	rc = MQTTAsync_createWithOptions(&s->client, s->url, s->client_id,
-	    MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-	if (rc != MQTTASYNC_SUCCESS) {
-		log_error("mqtt: cannot create a client for %s rc=%d", s->url, rc);
-		goto fail;
-	}
-	rc = MQTTAsync_setCallbacks(s->client, s, paho_lost, paho_arrived, NULL);
-	if (rc != MQTTASYNC_SUCCESS)
-		goto fail;
-	return s;
-fail:
-	br_sink_mqtt_free(s);
-	return NULL;
-}
-
-void
-br_sink_mqtt_free(struct br_sink_mqtt *s)
-{
-	struct br_msg *msg;
-
-	if (s == NULL)
-		return;
-	br_timer_stop(&s->retry_timer);
-	br_timer_stop(&s->pump_timer);
-	br_timer_stop(&s->flush_timer);
-	if (s->client != NULL)
-		MQTTAsync_destroy(&s->client);
-	/* paho is gone: no callback can come back for these any more. */
-	while (s->outstanding != NULL) {
-		struct send_ctx *next = s->outstanding->next;
-		free(s->outstanding);
-		s->outstanding = next;
-	}
-	for (size_t i = 0; i < s->n_inflight; i++)
-		br_msg_free(s->inflight[(s->base_seq + i) % WINDOW].msg);
-	while ((msg = outbox_pop_front(&s->pending)) != NULL)
-		br_msg_free(msg);
-	outbox_release(&s->pending);
-	for (size_t i = 0; i < s->n_filters; i++)
-		free(s->filters[i]);
-	free(s->url);
-	free(s->client_id);
-	free(s->username);
-	free(s->password);
-	free(s->will_topic);
-	free(s->ca_file);
-	free(s->cert_file);
-	free(s->key_file);
-	free(s);
-}
-
-void
-br_sink_mqtt_subscribe(struct br_sink_mqtt *s, const char *filter)
-{
-	if (s->n_filters < MAX_FILTERS)
-		s->filters[s->n_filters++] = br_xstrdup(filter);
-}
-
-int
-br_sink_mqtt_start(struct br_sink_mqtt *s)
-{
-	connect_now(s);
-	return 0;
-}
-
-bool
-br_sink_mqtt_idle(struct br_sink_mqtt *s)
-{
-	return s->n_inflight == 0 && outbox_count(&s->pending) == 0;
-}
-
-void
-br_sink_mqtt_disconnect(struct br_sink_mqtt *s, void (*done)(void *),
-    void *arg)
-{
-	MQTTAsync_disconnectOptions o = MQTTAsync_disconnectOptions_initializer;
-	MQTTAsync_disconnectOptions o5 = MQTTAsync_disconnectOptions_initializer5;
-	MQTTAsync_disconnectOptions *d = s->version == 5 ? &o5 : &o;
-	bool was_connected = s->state == CONNECTED;
-
-	br_timer_stop(&s->retry_timer);
-	set_state(s, CLOSING);
-	s->disconnect_done = done;
-	s->disconnect_arg = arg;
-	d->timeout = 1000;
-	d->context = s;
-	if (s->version == 5) {
-		d->onSuccess5 = paho_disconnected5;
-		d->onFailure5 = paho_disconnect_failed5;
-	} else {
-		d->onSuccess = paho_disconnected;
-		d->onFailure = paho_disconnect_failed;
-	}
-	if (!was_connected ||
-	    MQTTAsync_disconnect(s->client, d) != MQTTASYNC_SUCCESS)
-		loop_disconnected(s, NULL);
-}
 
 /* ---- the generic interface ---- */
 
@@ -813,98 +335,61 @@ br_sink_mqtt_sink(struct br_sink_mqtt *s)
 
 /* ---- keeping events across a restart ---- */
 
-static void
-save_line(FILE *f, const struct br_msg *msg)
-{
-	json_t *o = json_pack("{s:s, s:s%, s:i, s:s?}", "topic", msg->topic,
-	    "payload", msg->payload, msg->len, "qos", msg->qos,
-	    "label", msg->label);
-	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (line)
-		fprintf(f, "%s\n", line);
-	free(line);
-	json_decref(o);
-}
-
 int
 br_sink_mqtt_save(struct br_sink_mqtt *s, const char *path)
 {
-	char *buf = NULL;
-	size_t len = 0, saved = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int rc;
+	size_t n = s->n_inflight + outbox_count(&s->pending), k = 0;
+	struct br_msg **msgs = br_xcalloc(n ? n : 1, sizeof *msgs);
 
-	if (f == NULL)
-		return -errno;
+	/* Unconfirmed first: they are the oldest. */
 	for (size_t i = 0; i < s->n_inflight; i++) {
 		struct br_msg *msg = s->inflight[(s->base_seq + i) % WINDOW].msg;
-		if (msg != NULL && msg->is_event && ++saved)
-			save_line(f, msg);
+		if (msg != NULL)
+			msgs[k++] = msg;
 	}
-	for (size_t i = 0; i < outbox_count(&s->pending); i++) {
-		struct br_msg *msg = outbox_at(&s->pending, i);
-		if (msg->is_event && ++saved)
-			save_line(f, msg);
-	}
-	fclose(f);
-	if (saved == 0) {
-		free(buf);
-		unlink(path);
-		return 0;
-	}
-	rc = br_write_file_atomic(path, buf, len, 0600);
-	free(buf);
-	if (rc == 0)
-		log_info("mqtt: saved %zu unpublished events to %s", saved, path);
+	for (size_t i = 0; i < outbox_count(&s->pending); i++)
+		msgs[k++] = outbox_at(&s->pending, i);
+	int rc = spool_write(path, msgs, k);
+	free(msgs);
 	return rc;
-}
-
-static struct br_msg *
-load_line(const char *line)
-{
-	json_error_t err;
-	json_t *o = json_loads(line, 0, &err);
-	const char *topic = json_string_value(json_object_get(o, "topic"));
-	json_t *payload = json_object_get(o, "payload");
-	json_t *qos = json_object_get(o, "qos");
-	const char *label = json_string_value(json_object_get(o, "label"));
-	struct br_msg *msg = NULL;
-
-	if (topic != NULL && json_is_string(payload) && json_is_integer(qos)) {
-		msg = br_msg_new(topic, json_string_value(payload),
-		    json_string_length(payload), (int)json_integer_value(qos),
-		    false);
-		msg->is_event = true;
-		msg->label = label ? br_xstrdup(label) : NULL;
-	}
-	json_decref(o);
-	return msg;
 }
 
 int
 br_sink_mqtt_load(struct br_sink_mqtt *s, const char *path)
 {
-	char *buf, *save = NULL;
 	size_t loaded = 0;
-	int rc = br_read_file(path, 512u << 20, &buf, NULL);
+	int rc = spool_read(path, &s->pending, &loaded);
 
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	for (char *line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		struct br_msg *msg = load_line(line);
-		if (msg == NULL) {
-			log_warn("mqtt: skipping an unreadable line in %s", path);
-			continue;
-		}
-		s->events_held++;
-		outbox_push_back(&s->pending, msg);
-		loaded++;
+	s->events_held += loaded;
+	return rc;
+}
+
+
+void
+sinkq_init(struct br_sink_mqtt *s)
+{
+	outbox_init(&s->pending);
+	s->sock = -1;
+	br_timer_init(&s->pump_timer, s->loop, pump_later, s);
+	br_timer_init(&s->flush_timer, s->loop, pump_later, s);
+}
+
+/* After paho is gone: no callback can come back for these any more. */
+void
+sinkq_release(struct br_sink_mqtt *s)
+{
+	struct br_msg *msg;
+
+	br_timer_stop(&s->pump_timer);
+	br_timer_stop(&s->flush_timer);
+	while (s->outstanding != NULL) {
+		struct send_ctx *next = s->outstanding->next;
+		free(s->outstanding);
+		s->outstanding = next;
 	}
-	free(buf);
-	unlink(path);
-	log_info("mqtt: %zu events from the last run will be published", loaded);
-	return 0;
+	for (size_t i = 0; i < s->n_inflight; i++)
+		br_msg_free(s->inflight[(s->base_seq + i) % WINDOW].msg);
+	while ((msg = outbox_pop_front(&s->pending)) != NULL)
+		br_msg_free(msg);
+	outbox_release(&s->pending);
 }

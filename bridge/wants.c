@@ -262,6 +262,7 @@ br_wants_expand(struct br_wants *ws, struct br_wants_req *r)
 			w->event = br_xstrdup(r->events[i]);
 			w->broadcaster_id = br_xstrdup(r->sub->id);
 			w->spec = specs[k];
+			w->slot = -1;
 			w->req = r;
 			w->next = ws->list;
 			ws->list = w;

@@ -17,7 +17,9 @@
 #include "whsrc_int.h"
 
 #define LEASE_S 864000                  /* the hub's maximum, 10 days */
-#define RENEW_BEFORE_MS (LEASE_S * 100LL)  /* at 90% of the lease */
+#define RENEW_TICK_MS (60 * 1000)       /* leases are looked at this often */
+#define RENEW_RETRY_MS (30 * 1000)      /* a renewal not verified by then */
+#define RENEW_MIN_MS 1000               /* no faster, whatever the hub says */
 
 struct topic {
 	const char *event, *which;
@@ -67,6 +69,7 @@ static void reconcile(struct br_whsrc *w);
 struct call {
 	struct br_whsrc *w;
 	uint64_t serial;        /* 0 for an unsubscribe */
+	bool renew;             /* a lease renewal of an enabled want */
 };
 
 static void
@@ -77,12 +80,23 @@ posted(void *arg, const struct br_helix_response *res)
 	struct br_want *want = call->serial ? br_wants_by_serial(w->websub,
 	    call->serial) : NULL;
 	char reason[512];
+	bool ok = res->status == 202 || res->status == 200;
 
-	if (want != NULL && want->st == BR_WANT_POSTING) {
-		if (res->status == 202 || res->status == 200) {
+	if (want != NULL && call->renew) {
+		/* Stays enabled: the hub's GET renews the lease. */
+		if (!ok && want->st == BR_WANT_ENABLED) {
+			br_wants_failure(res, reason, sizeof reason);
+			log_warn("websub: the hub refused to renew the %s lease "
+			    "of %s: %s", want->spec.type, want->login, reason);
+			br_wants_set(w->websub, want, BR_WANT_FAILED, reason);
+		}
+	} else if (want != NULL && want->st == BR_WANT_POSTING) {
+		if (ok) {
+			/* A waiting request is answered when the hub's GET
+			 * arrives, or after VERIFY_WAIT_MS as pending. */
 			br_wants_set(w->websub, want, BR_WANT_VERIFYING, NULL);
 			if (want->req != NULL)
-				br_wants_release(w->websub, want);
+				br_timer_start(&w->deadline, VERIFY_WAIT_MS);
 		} else {
 			br_wants_failure(res, reason, sizeof reason);
 			br_wants_set(w->websub, want, BR_WANT_FAILED, reason);
@@ -96,7 +110,7 @@ posted(void *arg, const struct br_helix_response *res)
 
 static void
 hub_post(struct br_whsrc *w, const char *token, const char *mode,
-    const char *which, const char *id, uint64_t serial)
+    const char *which, const char *id, uint64_t serial, bool renew)
 {
 	char *cb = callback_url(w, which, id), *topic = topic_url(w, which, id);
 	json_t *body = json_pack("{s:s, s:s, s:s, s:i, s:s}", "hub.callback", cb,
@@ -106,6 +120,7 @@ hub_post(struct br_whsrc *w, const char *token, const char *mode,
 
 	call->w = w;
 	call->serial = serial;
+	call->renew = renew;
 	br_helix_api(w->helix, "POST", "/webhooks/hub", token, body, posted,
 	    call);
 	free(cb);
@@ -128,7 +143,7 @@ with_token(void *arg, const char *token)
 			continue;
 		want->st = BR_WANT_POSTING;
 		hub_post(w, token, "subscribe", want->spec.type,
-		    want->broadcaster_id, want->serial);
+		    want->broadcaster_id, want->serial, false);
 	}
 }
 
@@ -145,24 +160,75 @@ reconcile(struct br_whsrc *w)
 }
 
 /* Leases are renewed well before they end: renewing is subscribing
- * again, and the hub verifies it like the first time. */
+ * again, and the hub verifies it like the first time. A want's until_ms
+ * is when to renew (90% into the lease the hub granted); the want stays
+ * enabled meanwhile. */
+static void
+schedule_renew(struct br_whsrc *w)
+{
+	int64_t now = br_now_ms(), next = now + RENEW_TICK_MS;
+
+	for (struct br_want *want = br_wants_first(w->websub); want;
+	    want = want->next)
+		if (want->st == BR_WANT_ENABLED && want->until_ms > 0 &&
+		    want->until_ms < next)
+			next = want->until_ms;
+	br_timer_start(&w->renew, next > now ? next - now : 0);
+}
+
+struct renew {
+	struct br_whsrc *w;
+	size_t n;
+	uint64_t serial[];
+};
+
+static void
+renew_with(void *arg, const char *token)
+{
+	struct renew *r = arg;
+
+	for (size_t i = 0; token != NULL && i < r->n; i++) {
+		struct br_want *want = br_wants_by_serial(r->w->websub,
+		    r->serial[i]);
+		if (want != NULL && want->st == BR_WANT_ENABLED)
+			hub_post(r->w, token, "subscribe", want->spec.type,
+			    want->broadcaster_id, want->serial, true);
+	}
+	if (token == NULL)
+		log_warn("websub: no app token to renew leases with; trying "
+		    "again later");
+	free(r);
+}
+
 static void
 renew_fired(void *arg)
 {
 	struct br_whsrc *w = arg;
 	int64_t now = br_now_ms();
+	size_t n = 0;
 
 	for (struct br_want *want = br_wants_first(w->websub); want;
-	    want = want->next) {
-		if (want->st == BR_WANT_ENABLED && want->until_ms > 0 &&
-		    now >= want->until_ms - RENEW_BEFORE_MS) {
+	    want = want->next)
+		n += want->st == BR_WANT_ENABLED && want->until_ms > 0 &&
+		    now >= want->until_ms;
+	if (n > 0) {
+		struct renew *r = br_xcalloc(1, sizeof *r + n * sizeof r->serial[0]);
+		r->w = w;
+		for (struct br_want *want = br_wants_first(w->websub); want;
+		    want = want->next) {
+			if (want->st != BR_WANT_ENABLED || want->until_ms <= 0 ||
+			    now < want->until_ms)
+				continue;
 			log_info("websub: renewing the %s lease of %s",
 			    want->spec.type, want->login);
-			want->st = BR_WANT_NEW;
+			/* again then, unless the hub's GET comes first */
+			want->until_ms = now + RENEW_RETRY_MS;
+			r->serial[r->n++] = want->serial;
 		}
+		br_auth_app_token(w->auth, renew_with, r);
 	}
 	reconcile(w);
-	br_timer_start(&w->renew, 60 * 1000);
+	schedule_renew(w);
 }
 
 /* ---- calls from the hub on the endpoint ---- */
@@ -180,16 +246,25 @@ find(struct br_whsrc *w, const char *id, const char *which)
 
 void
 websub_on_verify(struct br_whsrc *w, const char *mode, const char *topic,
-    const char *channel, const char *which)
+    const char *channel, const char *which, const char *lease_seconds)
 {
 	struct br_want *want = find(w, channel, which);
+	char *end = NULL;
+	long long lease = lease_seconds ? strtoll(lease_seconds, &end, 10) : 0;
 
-	log_info("websub: the hub verified %s of %s", mode ? mode : "?",
-	    topic ? topic : "?");
+	/* The hub may grant less than asked; without a number (twitch-cli
+	 * sends none) what was asked. */
+	if (end == NULL || *end != '\0' || lease <= 0 || lease > LEASE_S)
+		lease = LEASE_S;
+	log_info("websub: the hub verified %s of %s (lease %lld s)",
+	    mode ? mode : "?", topic ? topic : "?", lease);
 	if (want == NULL || mode == NULL || strcmp(mode, "subscribe") != 0)
 		return;
-	want->until_ms = br_now_ms() + LEASE_S * 1000LL;
+	long long renew_in = lease * 900;       /* 90% of it, in ms */
+	want->until_ms = br_now_ms() + (renew_in < RENEW_MIN_MS ? RENEW_MIN_MS
+	    : renew_in);
 	br_wants_set(w->websub, want, BR_WANT_ENABLED, NULL);
+	schedule_renew(w);
 }
 
 void
@@ -412,7 +487,7 @@ unsub_with(void *arg, const char *token)
 {
 	struct unsub *u = arg;
 	if (token != NULL)
-		hub_post(u->w, token, "unsubscribe", u->which, u->id, 0);
+		hub_post(u->w, token, "unsubscribe", u->which, u->id, 0, false);
 	free(u->which);
 	free(u->id);
 	free(u);
@@ -472,7 +547,7 @@ websub_init(struct br_whsrc *w)
 {
 	w->websub = br_wants_new(w->subs, "websub", &w->hooks, websub_specs);
 	br_timer_init(&w->renew, w->loop, renew_fired, w);
-	br_timer_start(&w->renew, 60 * 1000);
+	br_timer_start(&w->renew, RENEW_TICK_MS);
 }
 
 void

@@ -13,8 +13,6 @@
 #include "util.h"
 #include "whsrc_int.h"
 
-#define VERIFY_WAIT_MS 10000
-
 /* ---- the HTTP endpoint ---- */
 
 void
@@ -29,7 +27,7 @@ struct wh_fields {
 	char id[128], ts[64], sig[128], type[64];
 	char hub_sig[128], notif_id[128], notif_ts[64];
 	char mode[32], challenge[512], topic[512], reason[256];
-	char channel[32], which[16];
+	char channel[32], which[16], lease[24];
 };
 
 static const char *
@@ -78,6 +76,8 @@ read_input(const struct br_http_request *req, struct wh_fields *f,
 		f->channel[0] = '\0';
 	if (!arg(req, "topic", f->which, sizeof f->which))
 		f->which[0] = '\0';
+	if (!arg(req, "hub.lease_seconds", f->lease, sizeof f->lease))
+		f->lease[0] = '\0';
 }
 
 static void on_challenge(struct br_whsrc *w, json_t *body);
@@ -134,6 +134,15 @@ on_request(void *ctx, const struct br_http_request *req,
 	struct br_wh_input in;
 	struct br_wh_verdict v;
 
+	if (req->too_large) {
+		/* The HTTP layer kept none of it; judged here only so the
+		 * refusal is counted like every other. */
+		log_warn("webhook: refused a %s call (413 too_large): body over "
+		    "%d bytes", req->method, BR_WH_BODY_MAX);
+		whsrc_reject(w, "too_large");
+		answer(res, 413, "body too large (1 MiB at most)\n");
+		return;
+	}
 	read_input(req, &f, &in);
 	br_wh_judge(&in, w->secret, &v);
 	switch (v.action) {
@@ -156,7 +165,8 @@ on_request(void *ctx, const struct br_http_request *req,
 		answer(res, v.status, "");
 		break;
 	case BR_WH_WEBSUB_VERIFY:
-		websub_on_verify(w, in.hub_mode, in.hub_topic, f.channel, f.which);
+		websub_on_verify(w, in.hub_mode, in.hub_topic, f.channel, f.which,
+		    f.lease[0] ? f.lease : NULL);
 		answer(res, 200, v.challenge);
 		break;
 	case BR_WH_WEBSUB_DENIED:
@@ -461,18 +471,26 @@ on_revocation(struct br_whsrc *w, json_t *body)
 }
 
 /* Requests are answered once every want is verified, or after
- * VERIFY_WAIT_MS with "webhook_callback_verification_pending". */
+ * VERIFY_WAIT_MS with "webhook_callback_verification_pending": EventSub
+ * webhook subscriptions and WebSub hub subscriptions alike. */
+static void
+release_verifying(struct br_wants *ws)
+{
+	for (struct br_want *want = br_wants_first(ws), *next; want;
+	    want = next) {
+		next = want->next;
+		if (want->req != NULL && want->st == BR_WANT_VERIFYING)
+			br_wants_release(ws, want);
+	}
+}
+
 static void
 deadline_fired(void *arg)
 {
 	struct br_whsrc *w = arg;
 
-	for (struct br_want *want = br_wants_first(w->eventsub), *next; want;
-	    want = next) {
-		next = want->next;
-		if (want->req != NULL && want->st == BR_WANT_VERIFYING)
-			br_wants_release(w->eventsub, want);
-	}
+	release_verifying(w->eventsub);
+	release_verifying(w->websub);
 }
 
 /* ---- the source interface ---- */

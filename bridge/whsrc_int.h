@@ -10,6 +10,9 @@
 #include "wants.h"
 
 #define WH_SOURCE "eventsub-webhook"
+/* A subscribe request waits this long for Twitch's (or the hub's)
+ * verification before it is answered "..._pending". */
+#define VERIFY_WAIT_MS 10000
 #define WS_SOURCE "websub"
 
 struct br_whsrc {
@@ -47,7 +50,8 @@ void websub_release(struct br_whsrc *w);
 struct br_source websub_source(struct br_whsrc *w);
 /* A verified WebSub call on the endpoint; fills the answer. */
 void websub_on_verify(struct br_whsrc *w, const char *mode, const char *topic,
-                      const char *channel, const char *which);
+                      const char *channel, const char *which,
+                      const char *lease_seconds);
 void websub_on_denied(struct br_whsrc *w, const char *topic,
                       const char *reason);
 /* 0 accepted (or a duplicate), -ENOBUFS buffer full, -EINVAL unusable. */

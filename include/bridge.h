@@ -15,6 +15,8 @@ struct bridge_options {
 	bool demo;                      /* --demo */
 	double demo_rate;               /* events per second */
 	unsigned long demo_count;       /* 0 = endless */
+	long pubsub_ping_ms;            /* test aids; 0 = 240 s and 10 s */
+	long pubsub_pong_ms;
 };
 
 struct bridge;

@@ -26,6 +26,13 @@ void br_bus_free(struct br_bus *bus);
  * is taken. -EINVAL: no usable channel or id, dropped. */
 int br_bus_submit(struct br_bus *bus, struct br_event *ev);
 
+/* Called with each event the bus is about to publish (deduplicated,
+ * accepted), before it is queued: what an observer publishes because of
+ * it (a discovery update) reaches the broker first. One observer; NULL
+ * removes it. The event is borrowed for the call. */
+typedef void (*br_bus_observer)(void *ctx, struct br_event *ev);
+void br_bus_observe(struct br_bus *bus, br_bus_observer fn, void *ctx);
+
 /* True when one more event would be refused for a full buffer. */
 bool br_bus_full(struct br_bus *bus);
 

@@ -5,6 +5,7 @@
 #ifndef BR_HTTP_H
 #define BR_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "loop.h"
@@ -18,6 +19,10 @@ struct br_http_request {
 	const char *path;       /* without the query */
 	const char *body;       /* POST only; NUL-terminated */
 	size_t body_len;
+	/* POST whose body is over BR_HTTP_BODY_MAX: body is empty (what came
+	 * is not kept); the handler counts it and answers (413 if it does
+	 * not). */
+	bool too_large;
 	void *conn;             /* for br_http_header / br_http_query */
 };
 

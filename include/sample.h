@@ -20,4 +20,8 @@ struct br_event *br_sample_event(const char *type, const char *source,
                                  const char *channel_id, const char *login,
                                  const char *name, uint64_t n);
 
+/* The demo channel's custom rewards: [{"id","title","cost","prompt"}], a
+ * new reference. What the demo's redemptions name. */
+json_t *br_sample_rewards(void);
+
 #endif

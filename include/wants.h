@@ -38,7 +38,8 @@ struct br_want {
 	char *reason;           /* "failed: ...", "revoked: ..." */
 	struct br_wants_req *req; /* the subscribe request waiting, or NULL */
 	bool retried_auth;      /* one token refresh per want */
-	int64_t until_ms;       /* WebSub: when the lease ends */
+	int64_t until_ms;       /* WebSub: when to renew the lease */
+	int slot;               /* WebSocket: its session, -1 until placed */
 };
 
 struct br_wants;

@@ -9,7 +9,7 @@
  * Latency is this process's CLOCK_MONOTONIC at arrival minus the
  * "bench_us" number in the payload (the publisher's CLOCK_MONOTONIC at
  * event creation; both on this machine). Payloads without it (the daemon's
- * demo events) count but give no latency. -K names another key (the text
+ * demo events) count but give no latency. -k names another key (the text
  * right before the number) and -W takes the wall clock (CLOCK_REALTIME)
  * instead: the EventSub benchmark's mock writes "bench_us=<epoch us>"
  * into the cheer's message text. -o writes every latency (us, arrival
@@ -133,8 +133,11 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_sub -u URL -t FILTER -n COUNT [-q QOS] "
-	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID] [-K KEY] "
-	    "[-W] [-o LATENCY_FILE]\n");
+	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID] [-k KEY] "
+	    "[-W] [-o LATENCY_FILE]\n"
+	    "  -k KEY  the latency number follows KEY (default \"bench_us\":)\n"
+	    "  -W      it is wall clock (CLOCK_REALTIME) microseconds\n"
+	    "  -o FILE every latency (us, arrival order) to FILE\n");
 	exit(2);
 }
 
@@ -148,7 +151,7 @@ main(int argc, char **argv)
 	MQTTClient client;
 	MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer;
 
-	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:K:Wo:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:k:Wo:")) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 't': filter = optarg; break;
@@ -158,7 +161,7 @@ main(int argc, char **argv)
 		case 'i': idle_s = atof(optarg); break;
 		case 'T': timeout_s = atof(optarg); break;
 		case 'c': client_id = optarg; break;
-		case 'K': st.key = optarg; break;
+		case 'k': st.key = optarg; break;
 		case 'W': st.clock = CLOCK_REALTIME; break;
 		case 'o': dump = optarg; break;
 		default: usage();

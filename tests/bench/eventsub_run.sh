@@ -65,7 +65,7 @@ done
 [ -x "$PY" ] || PY=python3
 
 WINDOW=$(sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' \
-    "$ROOT/bridge/sink_mqtt.c")
+    "$ROOT/bridge/sink_mqtt_int.h")
 WINDOW=${WINDOW:-1024}
 [ -n "$BUFFER" ] || BUFFER=$((2 * WINDOW))
 BUFFER_ENV=()
@@ -164,7 +164,7 @@ measure() {
 		local wsport mock d hwm=-1 ticks=-1
 		wsport=$(free_port)
 		start_sub "$base/cool_streamer/bits" "$n" "$qos" "$dir" \
-		    -K bench_us= -W -c "sub_$id"
+		    -k bench_us= -W -c "sub_$id"
 		"$BIN/mock_eventsub_blast" -p "$wsport" -n "$n" \
 		    $([ "$rate" != 0 ] && echo "-r $rate") \
 		    > "$dir/mock.out" 2> "$dir/mock.err" &

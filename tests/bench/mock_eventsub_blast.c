@@ -17,7 +17,7 @@
  * that time with millisecond precision only, so the cheer's message text
  * carries the same instant in microseconds, "Cheer100 bench_us=<epoch
  * us>", which the normalizer copies into the event's "message" verbatim;
- * the subscriber (bench_sub -K bench_us= -W) takes its latency from there.
+ * the subscriber (bench_sub -k bench_us= -W) takes its latency from there.
  *
  * Unpaced, every writeable callback appends whole frames to one buffer
  * (about 64 KiB) and hands it to lws as raw bytes: one send() for many

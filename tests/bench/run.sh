@@ -54,7 +54,7 @@ done
 
 # The sink's in-flight window, so the ceiling uses the same.
 WINDOW=$(sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' \
-    "$ROOT/bridge/sink_mqtt.c")
+    "$ROOT/bridge/sink_mqtt_int.h")
 WINDOW=${WINDOW:-1024}
 # The bridge holds up to mqtt.buffer_max events (100000 by default, for a
 # broker outage). A producer faster than the broker fills whatever buffer

@@ -27,7 +27,21 @@ shared/twitch/twitch-cli-samples/websocket):
                closed 4004 after the grace period (default 30 s) unless the
                client closed it; a used or unknown reconnect_id, or one
                whose old socket is already gone, is closed 4007.
-  /helix       POST/GET/DELETE /eventsub/subscriptions, GET /users.
+  /helix       POST/GET/DELETE /eventsub/subscriptions, GET /users,
+               GET /channel_points/custom_rewards (set_rewards()).
+               Transport "webhook" (app token only): the subscription is
+               created webhook_callback_verification_pending, answered 202,
+               and then, like Twitch, a signed webhook_callback_verification
+               is POSTed to the callback; the exact challenge back (2xx,
+               text/plain) makes it enabled, anything else
+               webhook_callback_verification_failed. GET lists webhook
+               subscriptions (with their callback, never the secret) to an
+               app token and WebSocket ones to a user token.
+               POST /webhooks/hub: the legacy WebSub hub (app token): 202,
+               then a GET to hub.callback with hub.mode, hub.topic,
+               hub.challenge and (subscribe) hub.lease_seconds; the echoed
+               challenge makes the lease active (or ends it for
+               unsubscribe). deny_websub() makes it answer hub.mode=denied.
   /oauth2      GET /validate, POST /token (refresh_token,
                client_credentials, device_code), POST /device, POST /revoke.
 
@@ -47,6 +61,8 @@ Run it by hand:  /usr/bin/python3 tests/integration/mock_twitch.py [--port P]
 import asyncio
 import base64
 import copy
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -56,6 +72,7 @@ import time
 import urllib.parse
 import uuid
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -308,6 +325,33 @@ class NotifyResult:
                                       [c.id for c in self.conns])
 
 
+class WhCall:
+    """One request the mock made to the bridge's webhook endpoint (a
+    challenge, a notification, a revocation, a WebSub check or
+    notification) and the answer."""
+
+    def __init__(self, t, sub_id, mtype, message_id, status, content_type,
+                 text, ok, **extra):
+        self.t = t
+        self.sub_id = sub_id
+        self.mtype = mtype
+        self.message_id = message_id
+        self.status = status            # None: no answer (refused, timeout)
+        self.content_type = content_type
+        self.text = text
+        self.ok = ok
+        self.challenge = extra.get("challenge")
+        self.url = extra.get("url")
+        self.topic = extra.get("topic")
+        self.callback = extra.get("callback")
+        self.lease = extra.get("lease")
+
+    def __repr__(self):
+        return "<WhCall %s %s -> %s %r%s>" % (
+            self.mtype, self.sub_id or self.topic or "", self.status,
+            (self.text or "")[:80], " ok" if self.ok else "")
+
+
 class MockTwitch:
     """See the module docstring. Construct, start(), use, close() (or use as
     a context manager)."""
@@ -318,7 +362,9 @@ class MockTwitch:
                  client_pings_are_violations=True, users=None,
                  scopes=None, token_expires_in=14400,
                  first_token_expires_in=None, device_interval=1,
-                 device_pending_polls=1, confidential=True):
+                 device_pending_polls=1, confidential=True,
+                 webhook_verify_delay=0.05, hub_verify_delay=0.05,
+                 list_page_size=100, hub_lease_grant=None):
         self.host = "127.0.0.1"
         self.port = port
         self.min_keepalive = min_keepalive
@@ -332,6 +378,13 @@ class MockTwitch:
         self.device_interval = device_interval
         self.device_pending_polls = device_pending_polls
         self.confidential = confidential
+        # webhook / WebSub (mock-only knobs, see the methods below)
+        self.webhook_verify_delay = webhook_verify_delay
+        self.webhook_verify_secret = None   # sign challenges with this
+        self.webhook_verify_first = False   # challenge before the 202
+        self.hub_verify_delay = hub_verify_delay
+        self.hub_lease_grant = hub_lease_grant  # None: what was asked
+        self.list_page_size = list_page_size
 
         self.client_id = "mockcid" + secrets.token_hex(12)
         self.client_secret = "mocksecret" + secrets.token_hex(12)
@@ -356,6 +409,15 @@ class MockTwitch:
         self.devices = {}           # device_code -> {"polls", "authorized"}
         self.sub_session_ever = {}  # session id -> [sub ids created on it]
         self.deleted = []           # subscriptions removed by DELETE
+        self.rewards = {}           # broadcaster id -> [custom reward]
+        self.wh_secret = {}         # webhook sub id -> transport.secret
+        self.wh_verifications = []  # WhCall of every challenge sent
+        self.wh_calls = []          # WhCall of notifications/revocations
+        self.hub_verifications = [] # WhCall of every hub GET
+        self.hub_leases = {}        # (callback, topic) -> lease dict
+        self.hub_denials = {}       # topic substring -> reason
+        self._client = None
+        self._bg = set()            # background tasks (verifications)
         self.access_token = self._new_access(
             self.token_user, expires_in=first_token_expires_in)
         self.refresh_token = self._new_refresh(self.token_user)
@@ -475,6 +537,9 @@ class MockTwitch:
             r.add_get("/helix/eventsub/subscriptions", self._h_sub_list)
             r.add_delete("/helix/eventsub/subscriptions", self._h_sub_delete)
             r.add_get("/helix/users", self._h_users)
+            r.add_get("/helix/channel_points/custom_rewards",
+                      self._h_rewards)
+            r.add_post("/helix/webhooks/hub", self._h_hub)
             r.add_get("/oauth2/validate", self._o_validate)
             r.add_post("/oauth2/token", self._o_token)
             r.add_post("/oauth2/device", self._o_device)
@@ -501,6 +566,10 @@ class MockTwitch:
             loop.close()
 
     async def _shutdown(self):
+        for t in list(self._bg):
+            t.cancel()
+        if self._client is not None:
+            await self._client.close()
         for c in list(self.conns):
             for t in c.tasks:
                 t.cancel()
@@ -603,6 +672,8 @@ class MockTwitch:
     def unknown_reqs(self, since=0):
         """Requests no route served (404 on an unknown path)."""
         known = {"/ws", "/helix/eventsub/subscriptions", "/helix/users",
+                 "/helix/channel_points/custom_rewards",
+                 "/helix/webhooks/hub",
                  "/oauth2/validate", "/oauth2/token", "/oauth2/device",
                  "/oauth2/revoke"}
         return self.reqs(since=since, pred=lambda r: r.path not in known)
@@ -1251,8 +1322,52 @@ class MockTwitch:
             data.append(d)
         return web.json_response({"data": data})
 
-    def _check_condition(self, typ, version, cond, info):
-        """None, or (status, message)."""
+    def set_rewards(self, broadcaster_id, rewards):
+        """The channel's custom rewards: [{"id","title",...}]; the missing
+        fields of Twitch's shape are filled in."""
+        full = []
+        for r in rewards:
+            d = {"broadcaster_id": broadcaster_id, "id": r["id"],
+                 "title": r["title"], "prompt": r.get("prompt", ""),
+                 "cost": r.get("cost", 100), "is_enabled": True,
+                 "is_paused": False, "is_in_stock": True,
+                 "is_user_input_required": False,
+                 "background_color": "#9147FF", "image": None,
+                 "default_image": {}, "global_cooldown_setting": {},
+                 "max_per_stream_setting": {},
+                 "max_per_user_per_stream_setting": {},
+                 "should_redemptions_skip_request_queue": False,
+                 "redemptions_redeemed_current_stream": None,
+                 "cooldown_expires_at": None}
+            full.append(d)
+        with self.lock:
+            self.rewards[broadcaster_id] = full
+
+    async def _h_rewards(self, request):
+        """Get Custom Reward: the broadcaster's own user token with
+        channel:read:redemptions or channel:manage:redemptions."""
+        info, err = self._helix_auth(request)
+        if err is not None:
+            return err
+        bid = request.query.get("broadcaster_id")
+        if not bid:
+            return self._err(400, "Missing required parameter "
+                             "\"broadcaster_id\"")
+        if info["kind"] != "user" or info["user_id"] != bid:
+            return self._err(401, "The ID in broadcaster_id must match the "
+                             "user ID found in the request's OAuth token.")
+        if not any(s in info["scopes"] for s in (
+                "channel:read:redemptions", "channel:manage:redemptions")):
+            return self._err(401, "Missing scope: channel:read:redemptions "
+                             "or channel:manage:redemptions")
+        with self.lock:
+            data = copy.deepcopy(self.rewards.get(bid, []))
+        return web.json_response({"data": data})
+
+    def _check_condition(self, typ, version, cond, info, app=False):
+        """None, or (status, message). app: an app token (webhook): the
+        scopes are what the users granted the client (the mock's scopes),
+        and no user has to match the token."""
         spec = SUB_TYPES[(typ, version)]
         if not isinstance(cond, dict) or any(
                 not isinstance(v, str) for v in cond.values()):
@@ -1275,9 +1390,12 @@ class MockTwitch:
                     k, typ)
         if scopes is None:
             return None
+        granted = self.scopes if app else info["scopes"]
         for alt in scopes:
-            if not any(a in info["scopes"] for a in alt.split("|")):
+            if not any(a in granted for a in alt.split("|")):
                 return 403, "subscription missing proper authorization"
+        if app:
+            return None
         who = cond.get("moderator_user_id") or (
             cond.get("user_id") if "user_id" in req else None) or \
             cond.get("broadcaster_user_id")
@@ -1307,9 +1425,11 @@ class MockTwitch:
         if (typ, ver) not in SUB_TYPES:
             return self._err(400, "The combination of values in the type "
                              "and version fields is not valid")
+        if isinstance(tr, dict) and tr.get("method") == "webhook":
+            return await self._h_sub_create_webhook(info, typ, ver, cond, tr)
         if not isinstance(tr, dict) or tr.get("method") != "websocket":
             return self._err(400, "The transport method must be websocket "
-                             "in this mock")
+                             "or webhook in this mock")
         if set(tr) != {"method", "session_id"}:
             return self._err(400, "The websocket transport takes exactly "
                              "method and session_id")
@@ -1376,9 +1496,33 @@ class MockTwitch:
             subs = [s for s in subs if s["id"] == q["subscription_id"]]
         if "user_id" in q:
             subs = [s for s in subs if q["user_id"] in s["condition"].values()]
+        # Twitch: an app token lists webhook (and conduit) subscriptions,
+        # a user token that user's WebSocket ones.
+        app = info["kind"] == "app"
+        subs = [s for s in subs
+                if (s["transport"].get("method") != "websocket") == app]
+        # The cursor names the last item given (opaque to clients), so
+        # pages stay right while subscriptions are deleted in between.
+        key = lambda s: s["created_at"] + "|" + s["id"]
+        subs.sort(key=key)
+        after = q.get("after")
+        if after:
+            try:
+                after = base64.urlsafe_b64decode(after.encode()).decode()
+            except (ValueError, UnicodeDecodeError):
+                return self._err(400, "Invalid cursor")
+            subs_after = [s for s in subs if key(s) > after]
+        else:
+            subs_after = subs
+        page = subs_after[:self.list_page_size]
+        more = len(subs_after) > len(page)
+        cursor = base64.urlsafe_b64encode(key(page[-1]).encode()).decode() \
+            if more else None
         return web.json_response({
-            "total": len(subs), "total_cost": 0, "max_total_cost": 10,
-            "pagination": {}, "data": subs})
+            "total": len(subs), "total_cost": 0,
+            "max_total_cost": 10000 if app else 10,
+            "pagination": {"cursor": cursor} if cursor else {},
+            "data": page})
 
     async def _h_sub_delete(self, request):
         info, err = self._helix_auth(request)
@@ -1394,6 +1538,341 @@ class MockTwitch:
         with self.lock:
             self.deleted.append(s)
         return web.Response(status=204)
+
+    # ------------------------------------------------- helix: webhooks
+    async def _h_sub_create_webhook(self, info, typ, ver, cond, tr):
+        if info["kind"] != "app":
+            return self._err(401, "The webhook transport needs an app "
+                             "access token")
+        if set(tr) != {"method", "callback", "secret"}:
+            return self._err(400, "The webhook transport takes exactly "
+                             "method, callback and secret")
+        cb, secret = tr.get("callback"), tr.get("secret")
+        if not isinstance(cb, str) or not cb.startswith(("https://",
+                                                         "http://")):
+            return self._err(400, "The callback is not a valid URL")
+        if not isinstance(secret, str) or not 10 <= len(secret) <= 100:
+            return self._err(400, "The secret must be 10 to 100 characters")
+        bad = self._check_condition(typ, ver, cond, info, app=True)
+        if bad:
+            return self._err(*bad)
+        with self.lock:
+            f = self.failures.get(typ)
+            if f is not None:
+                status, message, times = f
+                if times is not None:
+                    f[2] = times - 1
+                    if f[2] <= 0:
+                        del self.failures[typ]
+                return self._err(status, message)
+            for s in self.subs.values():
+                if s["type"] == typ and s["version"] == ver and \
+                        s["condition"] == cond and \
+                        s["transport"].get("callback") == cb and \
+                        s["status"] in ("enabled", "webhook_callback_"
+                                        "verification_pending"):
+                    return self._err(409, "Subscription by the specified "
+                                     "type and version combination for the "
+                                     "specified Client ID already exists")
+            sub = {"id": str(uuid.uuid4()),
+                   "status": "webhook_callback_verification_pending",
+                   "type": typ, "version": ver, "condition": dict(cond),
+                   "created_at": ts9(),
+                   "transport": {"method": "webhook", "callback": cb},
+                   "cost": 0}
+            self.subs[sub["id"]] = sub
+            self.sub_created[sub["id"]] = time.monotonic()
+            self.wh_secret[sub["id"]] = secret
+            total = sum(1 for s in self.subs.values()
+                        if s["transport"].get("method") == "webhook")
+            answer = copy.deepcopy(sub)
+        if self.webhook_verify_first:
+            await self._wh_verify(sub["id"], 0)
+        else:
+            self._spawn(self._wh_verify(sub["id"],
+                                        self.webhook_verify_delay))
+        return web.json_response({"data": [answer], "total": total,
+                                  "total_cost": 0, "max_total_cost": 10000},
+                                 status=202)
+
+    def _spawn(self, coro):
+        t = asyncio.ensure_future(coro)
+        self._bg.add(t)
+        t.add_done_callback(self._bg.discard)
+        return t
+
+    async def _http(self, method, url, body=None, headers=None, timeout=10):
+        """(status, content type, text) of one outgoing request; status
+        None when it failed (refused, timeout)."""
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        try:
+            async with self._client.request(
+                    method, url, data=body, headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+                text = await r.text()
+                return r.status, r.headers.get("Content-Type", ""), text
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            return None, "", repr(e)
+
+    def _wh_headers(self, secret, mtype, sub, body, message_id=None,
+                    timestamp=None):
+        mid = message_id or str(uuid.uuid4())
+        ts = timestamp or ts9()
+        sig = "sha256=" + hmac.new(secret.encode(), mid.encode() +
+                                   ts.encode() + body,
+                                   hashlib.sha256).hexdigest()
+        return mid, {
+            "Content-Type": "application/json",
+            "Twitch-Eventsub-Message-Id": mid,
+            "Twitch-Eventsub-Message-Retry": "0",
+            "Twitch-Eventsub-Message-Type": mtype,
+            "Twitch-Eventsub-Message-Signature": sig,
+            "Twitch-Eventsub-Message-Timestamp": ts,
+            "Twitch-Eventsub-Subscription-Type": sub["type"],
+            "Twitch-Eventsub-Subscription-Version": sub["version"],
+        }
+
+    async def _wh_verify(self, sub_id, delay):
+        if delay:
+            await asyncio.sleep(delay)
+        with self.lock:
+            s = self.subs.get(sub_id)
+            if s is None:
+                return
+            sub = copy.deepcopy(s)
+            secret = self.webhook_verify_secret or self.wh_secret[sub_id]
+        challenge = secrets.token_urlsafe(24)
+        body = json.dumps({"challenge": challenge, "subscription": sub},
+                          separators=(",", ":")).encode()
+        mid, hd = self._wh_headers(secret, "webhook_callback_verification",
+                                   sub, body)
+        t0 = time.monotonic()
+        status, ctype, text = await self._http(
+            "POST", sub["transport"]["callback"], body, hd)
+        ok = status is not None and 200 <= status < 300 and \
+            text == challenge and ctype.startswith("text/plain")
+        with self.lock:
+            self.wh_verifications.append(WhCall(
+                t0, sub_id, "webhook_callback_verification", mid, status,
+                ctype, text, ok, challenge=challenge))
+            if sub_id in self.subs:
+                self.subs[sub_id]["status"] = "enabled" if ok else \
+                    "webhook_callback_verification_failed"
+
+    # controls
+    def add_webhook_sub(self, typ, version, condition, callback,
+                        status="enabled", secret="s3cr3tvalue123"):
+        """A webhook subscription the mock holds as if made earlier (e.g.
+        by a bridge that has since stopped). Returns a copy."""
+        with self.lock:
+            sub = {"id": str(uuid.uuid4()), "status": status, "type": typ,
+                   "version": version, "condition": dict(condition),
+                   "created_at": ts9(),
+                   "transport": {"method": "webhook", "callback": callback},
+                   "cost": 0}
+            self.subs[sub["id"]] = sub
+            self.wh_secret[sub["id"]] = secret
+            return copy.deepcopy(sub)
+
+    def webhook_subs(self, typ=None, status=None):
+        return [s for s in self.subscriptions(typ, status)
+                if s["transport"].get("method") == "webhook"]
+
+    def verifications(self, sub_id=None):
+        with self.lock:
+            return [v for v in self.wh_verifications
+                    if sub_id is None or v.sub_id == sub_id]
+
+    def wh_send(self, sub_id, mtype, payload, message_id=None,
+                timestamp=None, secret=None):
+        """Sends a signed message of type mtype to a webhook subscription's
+        callback; payload is the body minus "subscription". Returns the
+        WhCall."""
+        return self._call(self._wh_send(sub_id, mtype, payload, message_id,
+                                        timestamp, secret), 30)
+
+    async def _wh_send(self, sub_id, mtype, payload, message_id, timestamp,
+                       secret):
+        with self.lock:
+            sub = copy.deepcopy(self.subs[sub_id])
+            secret = secret or self.wh_secret[sub_id]
+        body = dict(payload)
+        body["subscription"] = sub
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        mid, hd = self._wh_headers(secret, mtype, sub, raw, message_id,
+                                   timestamp)
+        t0 = time.monotonic()
+        status, ctype, text = await self._http(
+            "POST", sub["transport"]["callback"], raw, hd)
+        c = WhCall(t0, sub_id, mtype, mid, status, ctype, text,
+                   status is not None and 200 <= status < 300)
+        with self.lock:
+            self.wh_calls.append(c)
+        return c
+
+    def wh_notify(self, typ, event, message_id=None, version=None):
+        """A notification of typ carrying event to every enabled webhook
+        subscription of that type; [WhCall]."""
+        return [self.wh_send(s["id"], "notification", {"event": event},
+                             message_id)
+                for s in self.webhook_subs(typ, "enabled")
+                if version is None or s["version"] == version]
+
+    def wh_revoke(self, sub_id, status="authorization_revoked"):
+        """Revokes a webhook subscription: its status becomes status and a
+        revocation goes to its callback. Returns the WhCall."""
+        with self.lock:
+            self.subs[sub_id]["status"] = status
+        return self.wh_send(sub_id, "revocation", {})
+
+    # --------------------------------------------------- websub hub
+    async def _h_hub(self, request):
+        info, err = self._helix_auth(request)
+        if err is not None:
+            return err
+        if info["kind"] != "app":
+            return self._err(401, "The hub needs an app access token")
+        rq = request["rec"]
+        p = dict(request.query)
+        if isinstance(rq.json, dict):
+            p.update(rq.json)
+        elif rq.form:
+            p.update(rq.form)
+        cb, mode, topic = (p.get("hub.callback"), p.get("hub.mode"),
+                           p.get("hub.topic"))
+        lease = p.get("hub.lease_seconds", 0)
+        if mode not in ("subscribe", "unsubscribe"):
+            return self._err(400, "hub.mode must be subscribe or "
+                             "unsubscribe")
+        if not isinstance(cb, str) or not cb.startswith(("http://",
+                                                         "https://")):
+            return self._err(400, "hub.callback is not a valid URL")
+        base = self.base + "/helix/"
+        if not isinstance(topic, str) or not topic.startswith(base) or \
+                topic[len(base):].split("?")[0] not in (
+                    "users/follows", "streams", "users"):
+            return self._err(400, "hub.topic is not a valid topic URL")
+        try:
+            lease = int(lease)
+        except (TypeError, ValueError):
+            return self._err(400, "hub.lease_seconds is not a number")
+        if not 0 <= lease <= 864000:
+            return self._err(400, "hub.lease_seconds must be 0..864000")
+        secret = p.get("hub.secret")
+        if secret is not None and (not isinstance(secret, str) or
+                                   len(secret) > 200):
+            return self._err(400, "hub.secret is not valid")
+        self._spawn(self._hub_verify(cb, mode, topic, lease, secret))
+        return web.Response(status=202)
+
+    async def _hub_verify(self, cb, mode, topic, lease, secret):
+        await asyncio.sleep(self.hub_verify_delay)
+        with self.lock:
+            reason = next((r for k, r in self.hub_denials.items()
+                           if k in topic), None)
+        q = [("hub.mode", "denied" if reason else mode),
+             ("hub.topic", topic)]
+        challenge = None
+        grant = lease if self.hub_lease_grant is None else \
+            self.hub_lease_grant
+        if reason:
+            q.append(("hub.reason", reason))
+        else:
+            challenge = secrets.token_urlsafe(18)
+            q.append(("hub.challenge", challenge))
+            if mode == "subscribe":
+                q.append(("hub.lease_seconds", str(grant)))
+        # sorted by name, as Go's url.Values.Encode (twitch-cli) does:
+        # hub.challenge, hub.lease_seconds, hub.mode, hub.topic
+        url = cb + ("&" if "?" in cb else "?") + \
+            urllib.parse.urlencode(sorted(q))
+        t0 = time.monotonic()
+        status, ctype, text = await self._http("GET", url)
+        ok = reason is None and status is not None and \
+            200 <= status < 300 and text == challenge
+        with self.lock:
+            self.hub_verifications.append(WhCall(
+                t0, None, q[0][1], None, status, ctype, text, ok,
+                challenge=challenge, url=url, topic=topic, callback=cb,
+                lease=grant if mode == "subscribe" else None))
+            if ok and mode == "subscribe":
+                self.hub_leases[(cb, topic)] = {
+                    "callback": cb, "topic": topic, "secret": secret,
+                    "lease_seconds": grant, "since": t0,
+                    "expires": t0 + grant}
+            elif ok:
+                self.hub_leases.pop((cb, topic), None)
+
+    # controls
+    def deny_websub(self, topic_part, reason="unauthorized"):
+        """Hub subscriptions whose topic contains topic_part are denied
+        (GET hub.mode=denied) instead of verified."""
+        with self.lock:
+            self.hub_denials[topic_part] = reason
+
+    def hub_posts(self, since=0, mode=None):
+        """Recorded POST /helix/webhooks/hub (their parameters in .json)."""
+        return self.reqs("POST", "/helix/webhooks/hub", since,
+                         pred=lambda r: mode is None or
+                         (r.json or {}).get("hub.mode") == mode)
+
+    def hub_checks(self, mode=None):
+        with self.lock:
+            return [v for v in self.hub_verifications
+                    if mode is None or v.mtype == mode]
+
+    def leases(self):
+        """Active WebSub leases: [{callback, topic, secret, lease_seconds,
+        since, expires}]."""
+        now = time.monotonic()
+        with self.lock:
+            return [dict(v) for v in self.hub_leases.values()
+                    if v["expires"] > now]
+
+    def topic_url(self, which, uid):
+        b = self.base + "/helix"
+        return {"follows": "%s/users/follows?first=1&to_id=%s",
+                "streams": "%s/streams?user_id=%s",
+                "users": "%s/users?id=%s"}[which] % (b, uid)
+
+    def websub_notify(self, which, uid, data, notification_id=None,
+                      link=True, secret=None):
+        """Sends {"data": data} on the active lease of topic which
+        (follows|streams|users) of user uid, signed with the lease's
+        secret, like the hub did. Returns the WhCall (None: no lease)."""
+        topic = self.topic_url(which, uid)
+        with self.lock:
+            lease = next((v for v in self.hub_leases.values()
+                          if v["topic"] == topic), None)
+        if lease is None:
+            return None
+        return self._call(self._websub_send(lease, data, notification_id,
+                                            link, secret), 30)
+
+    async def _websub_send(self, lease, data, nid, link, secret):
+        raw = json.dumps({"data": data}, separators=(",", ":")).encode()
+        nid = nid or str(uuid.uuid4())
+        hd = {"Content-Type": "application/json",
+              "Twitch-Notification-Id": nid,
+              "Twitch-Notification-Retry": "0",
+              "Twitch-Notification-Timestamp": ts9()}
+        sec = secret or lease["secret"]
+        if sec:
+            hd["X-Hub-Signature"] = "sha256=" + hmac.new(
+                sec.encode(), raw, hashlib.sha256).hexdigest()
+        if link:
+            hd["Link"] = '<%s/helix/webhooks/hub>; rel="hub", <%s>; ' \
+                'rel="self"' % (self.base, lease["topic"])
+        t0 = time.monotonic()
+        status, ctype, text = await self._http("POST", lease["callback"],
+                                               raw, hd)
+        c = WhCall(t0, None, "websub", nid, status, ctype, text,
+                   status is not None and 200 <= status < 300,
+                   topic=lease["topic"], callback=lease["callback"])
+        with self.lock:
+            self.wh_calls.append(c)
+        return c
 
     def deleted_subs(self):
         with self.lock:

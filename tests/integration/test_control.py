@@ -114,7 +114,7 @@ class ControlTest(BridgeTestCase):
         ans = self.req("subscribe", {"channel": unique("ps"),
                                      "transport": "pubsub",
                                      "events": ["bits"]})
-        self.assert_error(ans, "not available", what="pubsub transport")
+        self.assert_error(ans, "user token", what="pubsub transport")
         held = self.req("subscriptions", {})
         self.assertFalse([s for s in held["data"]
                           if s["transport"] != "demo"],

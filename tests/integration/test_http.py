@@ -84,15 +84,21 @@ class HttpTest(BridgeTestCase):
         def has_bits():
             last[0] = get(self.port, "/metrics")
             st, _hdr, body = last[0]
+            # published counts the broker's acknowledgement, which may
+            # trail the subscriber's copy: wait for both.
             return st == 200 and (metric(body, "twitch2mqtt_events_"
                                          "received_total",
                                          {"source": "demo",
-                                          "type": "bits"}) or 0) >= 1
+                                          "type": "bits"}) or 0) >= 1 and \
+                (metric(body, "twitch2mqtt_events_published_total",
+                        {"type": "bits"}) or 0) >= 1
         try:
             h.wait_until(has_bits, 5, interval=0.2)
         except AssertionError:
             self.fail("/metrics lacks twitch2mqtt_events_received_total"
-                      "{source=\"demo\",type=\"bits\"} >= 1: %r" % (last[0],))
+                      "{source=\"demo\",type=\"bits\"} >= 1 or "
+                      "twitch2mqtt_events_published_total{type=\"bits\"} "
+                      ">= 1: %r" % (last[0],))
         st, hdr, text = last[0]
         ctype = {k.lower(): v for k, v in hdr.items()}.get("content-type", "")
         self.assertTrue(ctype.startswith("text/plain"), ctype)
