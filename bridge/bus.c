@@ -76,6 +76,30 @@ br_bus_full(struct br_bus *bus)
 	    bus->sink.ops->capacity(bus->sink.impl);
 }
 
+/* The backlog at which a source that can wait stops taking input while
+ * the broker is connected: BR_BUS_HIGH_WATER, or the sink's capacity
+ * when smaller. */
+static size_t
+high_water(struct br_bus *bus)
+{
+	size_t cap = bus->sink.ops->capacity(bus->sink.impl);
+	return cap < BR_BUS_HIGH_WATER ? cap : BR_BUS_HIGH_WATER;
+}
+
+bool
+br_bus_backlogged(struct br_bus *bus)
+{
+	return bus->sink.ops->connected(bus->sink.impl) &&
+	    bus->sink.ops->buffered(bus->sink.impl) >= high_water(bus);
+}
+
+bool
+br_bus_drained(struct br_bus *bus)
+{
+	return !bus->sink.ops->connected(bus->sink.impl) ||
+	    bus->sink.ops->buffered(bus->sink.impl) < (high_water(bus) + 1) / 2;
+}
+
 static void
 publish_state(struct br_bus *bus, const char *login, json_t *state)
 {

@@ -15,6 +15,7 @@
 #define ESWS_SOURCE "eventsub-websocket"
 #define ESWS_FRAME_MAX (1024 * 1024)
 #define ESWS_GRACE_S 5
+#define ESWS_RESUME_POLL_MS 1
 
 struct esws_session;
 
@@ -29,6 +30,8 @@ struct esws_conn {
 	char *session_id;
 	long keepalive_s;
 	struct br_timer watchdog;
+	struct br_timer resume;         /* polls the bus while paused */
+	bool paused;                    /* not reading: the bus is backlogged */
 	bool welcomed, migration, dropping;
 	bool in_connect, gone_early;
 	bool superseded;        /* replaced: its end is no news */

@@ -292,7 +292,7 @@ br_es_frame_parse(const char *buf, size_t len, struct br_es_frame *f,
 	memset(f, 0, sizeof *f);
 	f->kind = BR_ES_UNKNOWN;
 	f->keepalive_s = -1;
-	f->root = json_loadb(buf, len, 0, &jerr);
+	f->root = br_json_loadb(buf, len, &jerr);
 	if (f->root == NULL)
 		return fail(err, errlen, "message is not JSON: %s (at byte %d)",
 		    jerr.text, jerr.position);

@@ -34,13 +34,21 @@ br_es_str(json_t *obj, const char *key)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
-/* prefix "user_", field "login" -> the string at "user_login". */
+/* prefix "user_", field "login" -> the string at "user_login". Keys
+ * longer than 63 bytes are cut there, as snprintf into key[64] did. */
 const char *
 br_es_pstr(json_t *obj, const char *prefix, const char *field)
 {
 	char key[64];
+	size_t p = strlen(prefix), f = strlen(field);
 
-	snprintf(key, sizeof key, "%s%s", prefix, field);
+	if (p > sizeof key - 1)
+		p = sizeof key - 1;
+	if (f > sizeof key - 1 - p)
+		f = sizeof key - 1 - p;
+	memcpy(key, prefix, p);
+	memcpy(key + p, field, f);
+	key[p + f] = '\0';
 	return br_es_str(obj, key);
 }
 

@@ -6,6 +6,11 @@
 #include "loop.h"
 #include "util.h"
 
+/* How much lws reads from a socket at once (its default is 4096): an
+ * EventSub WebSocket message is about 1 KiB, so a busy session is read
+ * 16 messages a poll, not 4. One buffer per thread. */
+#define LOOP_READ_BUF 16384
+
 struct inbox_item {
 	struct inbox_item *next;
 	br_loop_fn fn;
@@ -67,6 +72,7 @@ br_loop_new(void)
 	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = loop;
 	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.pt_serv_buf_size = LOOP_READ_BUF;
 	loop->lws = lws_create_context(&info);
 	if (loop->lws == NULL)
 		goto fail;

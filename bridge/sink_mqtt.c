@@ -101,10 +101,12 @@ loop_settled(void *s_, void *ctx_)
 	sinkq_pump(s);
 }
 
-/* Everything unconfirmed goes back to the head of the queue, in order. */
+/* Everything unconfirmed goes back to the head of the queue, in order;
+ * paho's socket is gone (or going) with the connection. */
 void
 sinkq_requeue(struct br_sink_mqtt *s)
 {
+	s->sock = -1;
 	for (size_t i = s->n_inflight; i-- > 0;) {
 		struct slot *slot = &s->inflight[(s->base_seq + i) % WINDOW];
 		if (slot->ctx != NULL)
@@ -165,6 +167,51 @@ pump_later(void *arg)
 	sinkq_pump(arg);
 }
 
+/*
+ * paho leaves Nagle's algorithm on for its socket and has no option for
+ * it. Under load that is what we want: the kernel coalesces the small
+ * publishes into full segments (per event, 1.5 us less of our CPU and
+ * less of the broker's than one segment each). But a publish that
+ * follows another before the broker acknowledged the first waits for
+ * that ACK, and at QoS 0, where nothing comes back, the broker's kernel
+ * delays it by up to 40 ms: the second event of a small burst came that
+ * late. So TCP_NODELAY is on while few messages are in flight and off
+ * from NAGLE_FROM on; turning it on again also sends at once whatever
+ * the kernel still holds.
+ */
+static void
+sinkq_nagle(struct br_sink_mqtt *s)
+{
+	bool want = s->n_inflight == 0 ? true :
+	    s->n_inflight >= NAGLE_FROM ? false : s->nodelay;
+
+	if (s->sock >= 0 && want != s->nodelay &&
+	    br_tcp_nodelay(s->sock, want) == 0)
+		s->nodelay = want;
+}
+
+/* Finds paho's socket once connected: the one TCP socket to the broker's
+ * port. Should there be several (another connection to that port), all
+ * get TCP_NODELAY for good. */
+void
+sinkq_find_socket(struct br_sink_mqtt *s)
+{
+	int fds[8], port = br_url_port(s->url);
+	int n = port > 0 ? br_tcp_sockets_to_port(port, fds, 8) : 0;
+
+	s->sock = -1;
+	s->nodelay = false;
+	if (n == 1) {
+		s->sock = fds[0];
+		s->nodelay = br_tcp_nodelay(s->sock, true) == 0;
+	} else {
+		for (int i = 0; i < n && i < 8; i++)
+			br_tcp_nodelay(fds[i], true);
+	}
+	log_debug("mqtt: %d socket(s) to port %d%s", n, port,
+	    n == 1 ? "; TCP_NODELAY while few messages are in flight" : "");
+}
+
 void
 sinkq_pump(struct br_sink_mqtt *s)
 {
@@ -202,10 +249,29 @@ sinkq_pump(struct br_sink_mqtt *s)
 		retry_or_drop(s, msg);
 		break;
 	}
+	sinkq_nagle(s);
 }
 
 
 /* ---- the generic interface ---- */
+
+/*
+ * New messages go to paho once the loop has done what it is doing (a
+ * zero-delay timer: after the current lws service pass, before it
+ * sleeps), not one by one as they come. paho's send thread sleeps
+ * whenever its queue is empty and each MQTTAsync_sendMessage wakes it;
+ * handing over the 10-20 events of one socket read in a row wakes it
+ * once for all of them, and the two threads contend less for paho's
+ * locks (EventSub benchmark, QoS 0: 15% less CPU per event, 46-49k
+ * instead of 38-43k events/s). What this costs is one pass of the loop,
+ * microseconds.
+ */
+static void
+pump_soon(struct br_sink_mqtt *s)
+{
+	if (!br_timer_pending(&s->flush_timer))
+		br_timer_start(&s->flush_timer, 0);
+}
 
 static int
 sink_publish(void *impl, struct br_msg *msg)
@@ -220,7 +286,7 @@ sink_publish(void *impl, struct br_msg *msg)
 		s->events_held++;
 	}
 	outbox_push_back(&s->pending, msg);
-	sinkq_pump(s);
+	pump_soon(s);
 	return 0;
 }
 
@@ -232,7 +298,7 @@ sink_publish_first(void *impl, struct br_msg *msg)
 	if (msg->is_event)
 		s->events_held++;
 	outbox_push_front(&s->pending, msg);
-	sinkq_pump(s);
+	pump_soon(s);
 }
 
 static bool
@@ -303,7 +369,9 @@ void
 sinkq_init(struct br_sink_mqtt *s)
 {
 	outbox_init(&s->pending);
+	s->sock = -1;
 	br_timer_init(&s->pump_timer, s->loop, pump_later, s);
+	br_timer_init(&s->flush_timer, s->loop, pump_later, s);
 }
 
 /* After paho is gone: no callback can come back for these any more. */
@@ -313,6 +381,7 @@ sinkq_release(struct br_sink_mqtt *s)
 	struct br_msg *msg;
 
 	br_timer_stop(&s->pump_timer);
+	br_timer_stop(&s->flush_timer);
 	while (s->outstanding != NULL) {
 		struct send_ctx *next = s->outstanding->next;
 		free(s->outstanding);

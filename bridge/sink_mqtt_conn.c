@@ -169,6 +169,7 @@ loop_connected(void *s_, void *unused)
 		return;
 	log_info("mqtt: connected to %s (MQTT %s)", s->url,
 	    s->version == 5 ? "5" : "3.1.1");
+	sinkq_find_socket(s);
 	set_state(s, CONNECTED);
 	br_backoff_reset(&s->backoff);
 	subscribe_filters(s);

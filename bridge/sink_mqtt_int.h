@@ -17,6 +17,9 @@
 #define WINDOW 1024
 #define MAX_ATTEMPTS 5
 #define MAX_FILTERS 8
+/* From this many messages in flight on, Nagle's algorithm may coalesce
+ * them (see sinkq_nagle()). */
+#define NAGLE_FROM 32
 
 /* One per message handed to paho; paho gives it back in exactly one of
  * its callbacks, which posts it to the loop. Those that paho never gives
@@ -52,11 +55,14 @@ struct br_sink_mqtt {
 	struct br_backoff backoff;
 	struct br_timer retry_timer;
 	struct br_timer pump_timer;     /* paho refused: try again soon */
+	struct br_timer flush_timer;    /* hands new messages to paho */
 	struct outbox pending;
 	struct slot inflight[WINDOW];
 	uint64_t base_seq;      /* seq of inflight[base_seq % WINDOW] */
 	size_t n_inflight;
 	struct send_ctx *outstanding;
+	int sock;               /* paho's socket, or -1 (see sinkq_nagle()) */
+	bool nodelay;           /* TCP_NODELAY is on on sock */
 	void (*disconnect_done)(void *);
 	void *disconnect_arg;
 };
@@ -67,5 +73,6 @@ void sinkq_init(struct br_sink_mqtt *s);
 void sinkq_release(struct br_sink_mqtt *s);
 void sinkq_pump(struct br_sink_mqtt *s);
 void sinkq_requeue(struct br_sink_mqtt *s);
+void sinkq_find_socket(struct br_sink_mqtt *s);
 
 #endif

@@ -1,10 +1,14 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -366,4 +370,85 @@ br_hash64(const void *data, size_t len, uint64_t seed)
 	h *= 0x94d049bb133111ebULL;
 	h ^= h >> 31;
 	return h;
+}
+
+int
+br_tcp_sockets_to_port(int port, int *fds, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		struct sockaddr_storage sa;
+		socklen_t salen = sizeof sa;
+		int type = 0;
+		socklen_t len = sizeof type;
+		char *end;
+		long v = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || v < 0 || v > 0x7fffffff || v == dirfd(d))
+			continue;
+		if (getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+		    type != SOCK_STREAM ||
+		    getpeername((int)v, (struct sockaddr *)&sa, &salen) != 0)
+			continue;
+		int peer = sa.ss_family == AF_INET ?
+		    ntohs(((struct sockaddr_in *)&sa)->sin_port) :
+		    sa.ss_family == AF_INET6 ?
+		    ntohs(((struct sockaddr_in6 *)&sa)->sin6_port) : -1;
+		if (peer != port)
+			continue;
+		if (n < max)
+			fds[n] = (int)v;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+br_tcp_nodelay(int fd, bool on)
+{
+	int v = on;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) == 0 ?
+	    0 : -errno;
+}
+
+int
+br_url_port(const char *url)
+{
+	static const struct { const char *scheme; int port; } defaults[] = {
+		{ "mqtt", 1883 }, { "tcp", 1883 }, { "mqtts", 8883 },
+		{ "ssl", 8883 }, { "ws", 80 }, { "http", 80 }, { "wss", 443 },
+		{ "https", 443 },
+	};
+	const char *sep = url != NULL ? strstr(url, "://") : NULL;
+
+	if (sep == NULL)
+		return -1;
+	const char *host = sep + 3;
+	size_t alen = strcspn(host, "/?#");
+	const char *colon = NULL;
+	for (const char *p = host; p < host + alen; p++) {
+		if (*p == ']')
+			colon = NULL;   /* a colon inside [v6] is not the port's */
+		else if (*p == ':')
+			colon = p;
+	}
+	if (colon != NULL) {
+		char *end;
+		long v = strtol(colon + 1, &end, 10);
+		if (end == colon + 1 || end != host + alen || v < 1 || v > 65535)
+			return -1;
+		return (int)v;
+	}
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		if (strlen(defaults[i].scheme) == (size_t)(sep - url) &&
+		    strncmp(url, defaults[i].scheme, (size_t)(sep - url)) == 0)
+			return defaults[i].port;
+	return -1;
 }

@@ -45,6 +45,20 @@ int br_read_file(const char *path, size_t max, char **out, size_t *len);
 /* mkdir -p with mode; 0 or -errno. */
 int br_mkdirs(const char *path, unsigned mode);
 
+/* The TCP sockets of this process connected to the given remote port:
+ * up to max descriptors into fds; returns how many there are (possibly
+ * more than max). For libraries that keep their socket to themselves
+ * (paho.mqtt.c). */
+int br_tcp_sockets_to_port(int port, int *fds, int max);
+
+/* TCP_NODELAY on or off; 0 or -errno. */
+int br_tcp_nodelay(int fd, bool on);
+
+/* The port of a URL ("mqtt://host:1883/x", "wss://[::1]"), the scheme's
+ * default when it has none (mqtt/tcp 1883, mqtts/ssl 8883, ws/http 80,
+ * wss/https 443), or -1. */
+int br_url_port(const char *url);
+
 /* Seeded 64-bit hash for tables fed by the network (keys are hostile). */
 uint64_t br_hash64(const void *data, size_t len, uint64_t seed);
 

@@ -9,7 +9,11 @@
  * Latency is this process's CLOCK_MONOTONIC at arrival minus the
  * "bench_us" number in the payload (the publisher's CLOCK_MONOTONIC at
  * event creation; both on this machine). Payloads without it (the daemon's
- * demo events) count but give no latency.
+ * demo events) count but give no latency. -k names another key (the text
+ * right before the number) and -W takes the wall clock (CLOCK_REALTIME)
+ * instead: the EventSub benchmark's mock writes "bench_us=<epoch us>"
+ * into the cheer's message text. -o writes every latency (us, arrival
+ * order) to a file, one a line.
  *
  * Prints "ready" on a line of its own once the subscription is granted,
  * so the runner starts the publisher only then. Exits 0 when N arrived,
@@ -42,6 +46,8 @@ mono_us(void)
 static struct {
 	const char *match;      /* count only payloads containing this */
 	const char *key;        /* the latency number follows this */
+	size_t key_len;
+	clockid_t clock;
 	long want;
 	long count, lat_n;
 	int64_t first_us, last_us;
@@ -49,8 +55,16 @@ static struct {
 	bool lost;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-} st = { .key = "\"bench_us\":", .lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER };
+} st = { .key = "\"bench_us\":", .clock = CLOCK_MONOTONIC,
+	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static int64_t
+clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(st.clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* memmem over a payload that is not NUL-terminated. */
 static const char *
@@ -63,6 +77,7 @@ static int
 on_message(void *ctx, char *topic, int topic_len, MQTTClient_message *m)
 {
 	int64_t now = mono_us();
+	int64_t at = st.clock == CLOCK_MONOTONIC ? now : clock_us();
 	const char *p = m->payload;
 	size_t n = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
 
@@ -76,8 +91,8 @@ on_message(void *ctx, char *topic, int topic_len, MQTTClient_message *m)
 				st.first_us = now;
 			st.last_us = now;
 			if (b != NULL) {
-				int64_t t = strtoll(b + strlen(st.key), NULL, 10);
-				st.lat[st.lat_n++] = now - t;
+				int64_t t = strtoll(b + st.key_len, NULL, 10);
+				st.lat[st.lat_n++] = at - t;
 			}
 			if (++st.count == st.want)
 				pthread_cond_signal(&st.cond);
@@ -118,8 +133,11 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_sub -u URL -t FILTER -n COUNT [-q QOS] "
-	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID] [-k KEY]\n"
-	    "  -k KEY  the latency number follows KEY (default \"bench_us\":)\n");
+	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID] [-k KEY] "
+	    "[-W] [-o LATENCY_FILE]\n"
+	    "  -k KEY  the latency number follows KEY (default \"bench_us\":)\n"
+	    "  -W      it is wall clock (CLOCK_REALTIME) microseconds\n"
+	    "  -o FILE every latency (us, arrival order) to FILE\n");
 	exit(2);
 }
 
@@ -127,12 +145,13 @@ int
 main(int argc, char **argv)
 {
 	const char *url = NULL, *filter = NULL, *client_id = "bench-sub";
+	const char *dump = NULL;
 	int qos = 0, ch, rc;
 	double idle_s = 5, timeout_s = 60;
 	MQTTClient client;
 	MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer;
 
-	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:k:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:k:Wo:")) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 't': filter = optarg; break;
@@ -143,11 +162,14 @@ main(int argc, char **argv)
 		case 'T': timeout_s = atof(optarg); break;
 		case 'c': client_id = optarg; break;
 		case 'k': st.key = optarg; break;
+		case 'W': st.clock = CLOCK_REALTIME; break;
+		case 'o': dump = optarg; break;
 		default: usage();
 		}
 	}
-	if (url == NULL || filter == NULL || st.want <= 0)
+	if (url == NULL || filter == NULL || st.want <= 0 || *st.key == '\0')
 		usage();
+	st.key_len = strlen(st.key);
 	st.lat = calloc((size_t)st.want, sizeof *st.lat);
 	if (st.lat == NULL)
 		return 2;
@@ -210,6 +232,13 @@ main(int argc, char **argv)
 	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 
+	if (dump != NULL) {
+		FILE *f = fopen(dump, "w");
+		for (long i = 0; f != NULL && i < lat_n; i++)
+			fprintf(f, "%lld\n", (long long)st.lat[i]);
+		if (f != NULL)
+			fclose(f);
+	}
 	qsort(st.lat, (size_t)lat_n, sizeof *st.lat, cmp64);
 	double dur = count > 1 ? (double)(last - first) / 1e6 : 0;
 	printf("{\"count\":%ld,\"want\":%ld,\"complete\":%s,\"lost_connection\":%s,"

@@ -50,7 +50,7 @@ Mock-only extensions (not Twitch behaviour), for fast tests:
     N (Twitch's minimum is 10); the subscribe window (4003) stays >= 10 s
     unless unused_timeout is given.
   - ping_interval, reconnect_grace, device_interval are configurable.
-  - control methods: notify, revoke, reconnect, close, drop,
+  - control methods: notify, notify_burst, revoke, reconnect, close, drop,
     set_keepalive, set_pings, send_raw, fail_type, invalidate_access,
     expire_refresh, set_auto_close, ...
 
@@ -1096,6 +1096,31 @@ class MockTwitch:
             if await self._send(c, frame):
                 sent.append(c)
         return NotifyResult(mid, sent, frame)
+
+    def notify_burst(self, typ, events):
+        """Sends one notification per event in events, back to back in one
+        go on the connection of the (first) enabled subscription of typ,
+        as fast as the socket takes them (backpressure tests). Returns the
+        message ids in order, [] when no connection holds typ."""
+        return self._call(self._notify_burst(typ, list(events)), timeout=120)
+
+    async def _notify_burst(self, typ, events):
+        for s in self._find_sub(typ, None, None):
+            try:
+                c = self.conn(s["transport"]["session_id"])
+            except KeyError:
+                continue
+            if not c.live:
+                continue
+            ids = []
+            for ev in events:
+                mid = str(uuid.uuid4())
+                if not await self._send(c, self._notification(
+                        s, ev, mid, c.session_id)):
+                    break
+                ids.append(mid)
+            return ids
+        return []
 
     def revoke(self, sub_id, status="authorization_revoked"):
         """Revokes a subscription: its status becomes status and a

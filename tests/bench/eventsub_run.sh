@@ -1,0 +1,297 @@
+#!/bin/bash
+# The EventSub WebSocket benchmark: the real daemon against a mock Twitch
+# (mock_eventsub_blast) pushing channel.cheer notifications as fast as the
+# socket allows, or paced, and one private mosquitto; events/s delivered,
+# latency (arrival minus the notification's send time), losses and the
+# daemon's peak RSS, beside the core benchmark's ceiling (bench_paho, a
+# bare paho publisher) measured in the same rounds. See README.md,
+# "EventSub WebSocket".
+#
+#   tests/bench/eventsub_run.sh [-B BUILD_DIR] [-r REPS] [-0 N_QOS0]
+#       [-1 N_QOS1] [-p N_PACED] [-R RATE] [-b BUFFER_MAX] [-k KINDS]
+#
+# KINDS: any of "ceiling0 unpaced0 ceiling1 unpaced1 paced" (all).
+# BUFFER_MAX is the daemon's mqtt.buffer_max (default twice the sink's
+# window, as tests/bench/run.sh); "default" keeps its own (100000).
+#
+# Writes BUILD_DIR/eventsub-bench-results.json. Exits 1 when a measurement
+# failed (a program failed, an event lost at QoS 1), 2 on a usage or setup
+# problem; a missed target is reported, never an error.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$ROOT/build
+REPS=3
+N0=200000
+N1=100000
+NP=10000
+RATE=1000
+BUFFER=
+KINDS="ceiling0 unpaced0 ceiling1 unpaced1 paced"
+MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
+MOSQUITTO_PUB=${MOSQUITTO_PUB:-mosquitto_pub}
+MOSQUITTO_SUB=${MOSQUITTO_SUB:-mosquitto_sub}
+PY=/usr/bin/python3
+
+while getopts "B:r:0:1:p:R:b:k:h" opt; do
+	case $opt in
+	B) BUILD=$(cd "$OPTARG" && pwd) ;;
+	r) REPS=$OPTARG ;;
+	0) N0=$OPTARG ;;
+	1) N1=$OPTARG ;;
+	p) NP=$OPTARG ;;
+	R) RATE=$OPTARG ;;
+	b) BUFFER=$OPTARG ;;
+	k) KINDS=$OPTARG ;;
+	*) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+
+BIN=$BUILD/bench
+DAEMON=$BUILD/twitch2mqtt
+for f in "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/mock_eventsub_blast" \
+    "$DAEMON"; do
+	if [ ! -x "$f" ]; then
+		echo "eventsub_run.sh: $f is missing; build first:" >&2
+		echo "  cmake -S . -B build && cmake --build build -j2" >&2
+		exit 2
+	fi
+done
+[ -x "$MOSQUITTO" ] || { echo "eventsub_run.sh: no mosquitto at $MOSQUITTO" >&2; exit 2; }
+for c in "$MOSQUITTO_PUB" "$MOSQUITTO_SUB"; do
+	command -v "$c" > /dev/null || { echo "eventsub_run.sh: $c is missing (apt-get install mosquitto-clients)" >&2; exit 2; }
+done
+[ -x "$PY" ] || PY=python3
+
+WINDOW=$(sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' \
+    "$ROOT/bridge/sink_mqtt_int.h")
+WINDOW=${WINDOW:-1024}
+[ -n "$BUFFER" ] || BUFFER=$((2 * WINDOW))
+BUFFER_ENV=()
+[ "$BUFFER" = default ] || BUFFER_ENV=(TWITCH2MQTT_MQTT_BUFFER_MAX="$BUFFER")
+
+for v in $(env | sed -n 's/^\(TWITCH2MQTT_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$v"
+done
+
+TMP=$(mktemp -d /tmp/t2m-esbench.XXXXXX)
+chmod 755 "$TMP"
+declare -A LIVE=()
+reap() { wait "$1"; local rc=$?; unset "LIVE[$1]"; return $rc; }
+cleanup() {
+	for p in "${!LIVE[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---- the broker (as tests/bench/run.sh) ----
+PORT=$(free_port)
+cat > "$TMP/mosquitto.conf" <<EOF
+listener $PORT 127.0.0.1
+allow_anonymous true
+max_inflight_messages 0
+max_queued_messages 0
+EOF
+"$MOSQUITTO" -c "$TMP/mosquitto.conf" > "$TMP/mosquitto.log" 2>&1 &
+BROKER=$!
+LIVE[$BROKER]=1
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	sleep 0.05
+done
+if ! kill -0 "$BROKER" 2>/dev/null; then
+	echo "eventsub_run.sh: mosquitto did not start:" >&2
+	cat "$TMP/mosquitto.log" >&2
+	exit 2
+fi
+URL=mqtt://127.0.0.1:$PORT
+echo "broker: mosquitto on 127.0.0.1:$PORT; window $WINDOW; buffer_max $BUFFER; $(nproc) cores; $REPS rounds"
+
+FAILED=0
+RESULTS=$TMP/runs.jsonl
+: > "$RESULTS"
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8, $9; exit}' /proc/stat; }
+
+# Starts bench_sub on $1 (topic filter) for $2 events at QoS $3 with
+# extra options; waits for its "ready". Sets SUB.
+start_sub() {
+	local filter=$1 n=$2 qos=$3 dir=$4
+	shift 4
+	"$BIN/bench_sub" -u "tcp://127.0.0.1:$PORT" -t "$filter" -q "$qos" \
+	    -n "$n" -i 3 -T 150 "$@" > "$dir/sub.out" 2> "$dir/sub.err" &
+	SUB=$!
+	LIVE[$SUB]=1
+	for _ in $(seq 250); do
+		grep -q '^ready' "$dir/sub.out" 2>/dev/null && break
+		kill -0 "$SUB" 2>/dev/null || break
+		sleep 0.02
+	done
+}
+
+# One run; appends {"kind","qos","rate","rep","n","sub","pub","mock",...}
+# to $RESULTS. kind: ceiling or eventsub; rate 0 = unpaced.
+measure() {
+	local kind=$1 qos=$2 n=$3 rate=$4 rep=$5
+	local id="${kind}${qos}r${rate}x${rep}" base="e_${kind}${qos}r${rate}x${rep}"
+	local dir=$TMP/$id
+	mkdir -p "$dir"
+	local broker0 m0 t0 pub_rc=0 mock_rc=0
+	broker0=$(cpu_ticks "$BROKER")
+	m0=$(machine_ticks)
+	t0=$(date +%s.%N)
+	echo '{}' > "$dir/mock.out"
+
+	if [ "$kind" = ceiling ]; then
+		# exactly tests/bench/run.sh's ceiling
+		start_sub "$base/demo/+" "$n" "$qos" "$dir" -m '"source":"demo"' \
+		    -c "sub_$id"
+		"$BIN/bench_paho" -u "$URL" -n "$n" -q "$qos" -b "$base" \
+		    -w "$WINDOW" -c "pub_$id" > "$dir/pub.out" 2> "$dir/pub.err"
+		pub_rc=$?
+	else
+		local wsport mock d hwm=-1 ticks=-1
+		wsport=$(free_port)
+		start_sub "$base/cool_streamer/bits" "$n" "$qos" "$dir" \
+		    -k bench_us= -W -c "sub_$id"
+		"$BIN/mock_eventsub_blast" -p "$wsport" -n "$n" \
+		    $([ "$rate" != 0 ] && echo "-r $rate") \
+		    > "$dir/mock.out" 2> "$dir/mock.err" &
+		mock=$!
+		LIVE[$mock]=1
+		(cd "$dir" && exec env TWITCH2MQTT_MQTT_URL="$URL" \
+		    TWITCH2MQTT_MQTT_QOS="$qos" TWITCH2MQTT_MQTT_BASE_TOPIC="$base" \
+		    TWITCH2MQTT_MQTT_CLIENT_ID="pub_$id" \
+		    TWITCH2MQTT_BRIDGE_STATE_DIR="$dir/state" "${BUFFER_ENV[@]}" \
+		    TWITCH2MQTT_TWITCH_CLIENT_ID=benchclient \
+		    TWITCH2MQTT_TWITCH_ACCESS_TOKEN=benchtoken \
+		    TWITCH2MQTT_TWITCH_API_URL="http://127.0.0.1:$wsport/helix" \
+		    TWITCH2MQTT_TWITCH_AUTH_URL="http://127.0.0.1:$wsport/oauth2" \
+		    TWITCH2MQTT_TWITCH_EVENTSUB_URL="ws://127.0.0.1:$wsport/ws" \
+		    "$DAEMON") > "$dir/pub.err" 2>&1 &
+		d=$!
+		LIVE[$d]=1
+		# Once the bridge is online, ask it for cool_streamer's bits;
+		# the mock starts 200 ms after the subscription is created.
+		if "$MOSQUITTO_SUB" -p "$PORT" -t "$base/bridge/state" -C 1 -W 15 \
+		    2>/dev/null | grep -q online; then
+			"$MOSQUITTO_PUB" -p "$PORT" -q 1 \
+			    -t "$base/bridge/request/subscribe" \
+			    -m '{"channel":"cool_streamer","events":["bits"]}'
+		else
+			echo "  the bridge did not come online" >&2
+			kill "$SUB" 2>/dev/null
+		fi
+		while kill -0 "$SUB" 2>/dev/null && kill -0 "$d" 2>/dev/null; do
+			sleep 0.05
+		done
+		if [ -r "/proc/$d/status" ]; then
+			hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$d/status")
+			ticks=$(cpu_ticks "$d")
+		fi
+		kill -TERM "$d" 2>/dev/null
+		reap "$d"
+		pub_rc=$?
+		kill -TERM "$mock" 2>/dev/null
+		reap "$mock"
+		mock_rc=$?
+		echo "{\"vmhwm_kib\":${hwm:--1},\"cpu_s\":$(awk -v t="$ticks" -v hz="$HZ" 'BEGIN{printf "%.3f", t/hz}')}" \
+		    > "$dir/pub.out"
+	fi
+	reap "$SUB"
+	local sub_rc=$?
+	local broker_cpu m1 t1
+	broker_cpu=$(( $(cpu_ticks "$BROKER") - broker0 ))
+	m1=$(machine_ticks)
+	t1=$(date +%s.%N)
+	$PY - "$kind" "$qos" "$rate" "$rep" "$n" "$dir" "$pub_rc" "$sub_rc" \
+	    "$mock_rc" "$broker_cpu" "$HZ" "$m0" "$m1" "$t0" "$t1" "$NCPU" \
+	    >> "$RESULTS" <<'EOF'
+import json, sys
+(kind, qos, rate, rep, n, d, pub_rc, sub_rc, mock_rc, bticks, hz, m0, m1,
+ t0, t1, ncpu) = sys.argv[1:]
+hz = float(hz)
+def last_json(path):
+    try:
+        for line in reversed(open(path).read().splitlines()):
+            if line.startswith("{"):
+                return json.loads(line)
+    except (OSError, ValueError):
+        pass
+    return None
+sub, pub, mock = (last_json(d + "/sub.out"), last_json(d + "/pub.out"),
+                  last_json(d + "/mock.out"))
+busy0, steal0 = map(int, m0.split())
+busy1, steal1 = map(int, m1.split())
+wall = float(t1) - float(t0)
+ours = int(bticks) / hz + ((sub or {}).get("cpu_s") or 0) + \
+    ((pub or {}).get("cpu_total_s") or (pub or {}).get("cpu_s") or 0) + \
+    ((mock or {}).get("cpu_s") or 0)
+other = max(0.0, (busy1 - busy0) / hz - ours)
+print(json.dumps({"kind": kind, "qos": int(qos), "rate": float(rate),
+                  "rep": int(rep), "n": int(n), "pub_rc": int(pub_rc),
+                  "sub_rc": int(sub_rc), "mock_rc": int(mock_rc),
+                  "sub": sub, "pub": pub, "mock": mock,
+                  "broker_cpu_s": int(bticks) / hz, "wall_s": round(wall, 3),
+                  "other_load": round(other / (wall * int(ncpu)), 3)}))
+EOF
+	# Judge and print the run: a program failed, or events lost at QoS 1
+	# (at QoS 0 a loss is a figure, not a failure).
+	if ! tail -n 1 "$RESULTS" | $PY -c '
+import json, sys
+r = json.loads(sys.stdin.read()); s = r["sub"] or {}
+name = ("%s QoS %d" % (r["kind"], r["qos"]) +
+        (" %g/s" % r["rate"] if r["rate"] else ""))
+lost = r["n"] - s.get("count", 0)
+bad = (r["pub_rc"] != 0 or r["mock_rc"] != 0 or not s or
+       (lost and (r["qos"] > 0 or r["kind"] == "ceiling")))
+if not s:
+    print("  FAILED: %s run %d: no subscriber result" % (name, r["rep"]))
+else:
+    lat = lambda k: "%7.2f ms" % (s[k] / 1e3) if s["lat_n"] else "        -"
+    rss = (r["pub"] or {}).get("vmhwm_kib", -1)
+    print("  %s%-22s run %d: %7.0f events/s  p50 %s  p99 %s  lost %d%s  other %2.0f%%"
+          % ("FAILED " if bad else "", name, r["rep"], s["rate"], lat("p50_us"),
+             lat("p99_us"), lost,
+             "  RSS %.1f MiB" % (rss / 1024.0) if rss > 0 else "",
+             100 * r["other_load"]))
+sys.exit(1 if bad else 0)'; then
+		FAILED=1
+		for f in sub.err pub.err mock.err; do
+			[ -s "$dir/$f" ] && tail -n 4 "$dir/$f" | sed "s/^/    $f: /"
+		done
+	fi
+	rm -rf "$dir/state"
+}
+
+has() { case " $KINDS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+START=$(date +%s)
+for rep in $(seq "$REPS"); do
+	has ceiling0 && measure ceiling 0 "$N0" 0 "$rep"
+	has unpaced0 && measure eventsub 0 "$N0" 0 "$rep"
+	has ceiling1 && measure ceiling 1 "$N1" 0 "$rep"
+	has unpaced1 && measure eventsub 1 "$N1" 0 "$rep"
+	has paced && measure eventsub 0 "$NP" "$RATE" "$rep"
+done
+ELAPSED=$(( $(date +%s) - START ))
+
+$PY "$HERE/eventsub_report.py" "$RESULTS" \
+    "$BUILD/eventsub-bench-results.json" "$WINDOW" "$BUFFER" "$ELAPSED" \
+    "$FAILED" || FAILED=1
+if [ "$FAILED" != 0 ]; then
+	echo "eventsub_run.sh: a measurement failed (see above)" >&2
+	exit 1
+fi
+exit 0
