@@ -3,6 +3,12 @@
  * and PING text frames from a queue (lws writes only when the socket is
  * writable), reassemble what Twitch sends, and watch the PONG. What the
  * frames mean is pubsub_pool.c's business.
+ *
+ * Backpressure, as on the EventSub WebSocket: while the broker is
+ * connected but behind, we stop reading (lws_rx_flow_control) and read on
+ * once the bus drained; the frames wait in the socket. A PONG or a
+ * RESPONSE may wait there too, so a deadline that passes meanwhile is
+ * set afresh once we read again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +38,7 @@ conn_free(struct ps_conn *c)
 	br_timer_stop(&c->ping);
 	br_timer_stop(&c->pong);
 	br_timer_stop(&c->resp);
+	br_timer_stop(&c->resume);
 	while (c->out != NULL) {
 		struct ps_out *o = c->out;
 		c->out = o->next;
@@ -59,13 +66,20 @@ unlink_conn(struct ps_conn *c)
 			x->replaces = NULL;
 }
 
+static void
+stop_timers(struct ps_conn *c)
+{
+	br_timer_stop(&c->ping);
+	br_timer_stop(&c->pong);
+	br_timer_stop(&c->resp);
+	br_timer_stop(&c->resume);
+}
+
 void
 ps_conn_forget(struct ps_conn *c)
 {
 	c->ps = NULL;
-	br_timer_stop(&c->ping);
-	br_timer_stop(&c->pong);
-	br_timer_stop(&c->resp);
+	stop_timers(c);
 }
 
 void
@@ -110,6 +124,10 @@ pong_missed(void *arg)
 {
 	struct ps_conn *c = arg;
 
+	if (c->paused) {
+		c->pong_owed = true;
+		return;
+	}
 	log_warn("pubsub: no PONG within %ld ms on connection %u; "
 	    "reconnecting", c->ps->pong_ms, c->serial);
 	ps_drop(c, "pong timeout");
@@ -144,19 +162,57 @@ static void
 resp_due(void *arg)
 {
 	struct ps_conn *c = arg;
+
+	if (c->paused) {
+		c->resp_owed = true;
+		return;
+	}
 	ps_response_timeout(c->ps, c);
+}
+
+/* ---- backpressure (see the top) ---- */
+
+static void
+resume_poll(void *arg)
+{
+	struct ps_conn *c = arg;
+
+	if (!c->paused || c->wsi == NULL || c->dropping || c->ps == NULL)
+		return;
+	if (!br_bus_drained(c->ps->bus)) {
+		br_timer_start(&c->resume, PS_RESUME_POLL_MS);
+		return;
+	}
+	c->paused = false;
+	if (c->pong_owed)
+		br_timer_start(&c->pong, c->ps->pong_ms);
+	if (c->resp_owed)
+		br_timer_start(&c->resp, c->ps->response_ms);
+	c->pong_owed = c->resp_owed = false;
+	lws_rx_flow_control(c->wsi, 1);
+}
+
+static void
+check_backlog(struct ps_conn *c)
+{
+	if (c->ps == NULL || c->dropping || c->wsi == NULL || c->paused ||
+	    !br_bus_backlogged(c->ps->bus))
+		return;
+	c->paused = true;
+	lws_rx_flow_control(c->wsi, 0);
+	br_timer_start(&c->resume, PS_RESUME_POLL_MS);
 }
 
 /* ---- receiving ---- */
 
 static void
-handle_message(struct ps_conn *c)
+handle_message(struct ps_conn *c, const char *buf, size_t len)
 {
 	struct br_pubsub *ps = c->ps;
 	struct br_ps_frame f;
 	char err[256];
 
-	if (br_ps_frame_parse(c->buf, c->len, &f, err, sizeof err) < 0) {
+	if (br_ps_frame_parse(buf, len, &f, err, sizeof err) < 0) {
 		log_warn("pubsub: skipping a malformed frame: %s", err);
 		br_metrics_add(ps->metrics, "twitch2mqtt_events_dropped_total",
 		    1, "reason", "malformed", NULL);
@@ -203,6 +259,15 @@ append(struct ps_conn *c, const void *in, size_t len)
 static void
 on_receive(struct ps_conn *c, struct lws *wsi, const void *in, size_t len)
 {
+	/* A whole frame in one piece: parsed where lws holds it. */
+	if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
+	    !lws_remaining_packet_payload(wsi) && len <= PS_FRAME_MAX) {
+		c->len = 0;
+		c->oversize = false;
+		handle_message(c, in, len);
+		check_backlog(c);
+		return;
+	}
 	if (lws_is_first_fragment(wsi)) {
 		c->len = 0;
 		c->oversize = false;
@@ -219,13 +284,14 @@ on_receive(struct ps_conn *c, struct lws *wsi, const void *in, size_t len)
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return;
 	if (!c->oversize)
-		handle_message(c);
+		handle_message(c, c->buf, c->len);
 	c->len = 0;
 	if (c->cap > 65536) {
 		free(c->buf);
 		c->buf = NULL;
 		c->cap = 0;
 	}
+	check_backlog(c);
 }
 
 static void
@@ -314,9 +380,7 @@ ps_drop(struct ps_conn *c, const char *why)
 		return;
 	log_debug("pubsub: dropping connection %u: %s", c->serial, why);
 	c->dropping = true;
-	br_timer_stop(&c->ping);
-	br_timer_stop(&c->pong);
-	br_timer_stop(&c->resp);
+	stop_timers(c);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
@@ -344,6 +408,7 @@ ps_connect(struct br_pubsub *ps, struct ps_conn *replaces)
 	br_timer_init(&c->ping, ps->loop, ping_due, c);
 	br_timer_init(&c->pong, ps->loop, pong_missed, c);
 	br_timer_init(&c->resp, ps->loop, resp_due, c);
+	br_timer_init(&c->resume, ps->loop, resume_poll, c);
 	c->next = ps->conns;
 	ps->conns = c;
 	if (lws_parse_uri(copy, &prot, &ads, &port, &p) != 0) {

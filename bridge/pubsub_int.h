@@ -38,6 +38,7 @@ int br_ps_map_moderation(struct br_event *ev, json_t *doc,
 #define PS_TOPICS_MAX 50        /* per connection (Twitch's limit) */
 #define PS_CONNS_MAX 10         /* per client IP (Twitch's limit) */
 #define PS_FRAME_MAX (1024 * 1024)
+#define PS_RESUME_POLL_MS 1
 
 enum ps_tstate {
 	PT_NEW,         /* to be LISTENed on its connection */
@@ -79,6 +80,9 @@ struct ps_conn {
 	bool oversize;
 	struct ps_out *out, **out_tail;
 	struct br_timer ping, pong, resp;
+	struct br_timer resume;         /* polls the bus while paused */
+	bool paused;                    /* not reading: the bus is backlogged */
+	bool pong_owed, resp_owed;      /* their deadlines wait for reading */
 	bool open, dropping, in_connect, gone_early;
 	bool superseded;        /* replaced after RECONNECT: no news */
 	bool moving;            /* RECONNECT received: takes no new topic */

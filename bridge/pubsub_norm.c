@@ -119,7 +119,7 @@ br_ps_frame_parse(const char *buf, size_t len, struct br_ps_frame *f,
 	json_t *data;
 
 	memset(f, 0, sizeof *f);
-	f->root = json_loadb(buf, len, 0, NULL);
+	f->root = br_json_loadb(buf, len, NULL);
 	if (!json_is_object(f->root)) {
 		br_ps_frame_release(f);
 		return fail(err, errlen, "not a JSON object");
@@ -381,7 +381,7 @@ whisper_body(json_t *doc, json_t **owned)
 		return o;
 	if (s == NULL)
 		return NULL;
-	*owned = json_loads(s, 0, NULL);
+	*owned = br_json_loadb(s, strlen(s), NULL);
 	return json_is_object(*owned) ? *owned : NULL;
 }
 
@@ -501,7 +501,7 @@ br_pubsub_normalize(const char *topic, const char *message, size_t len,
 		err[0] = '\0';
 	if (i < 0)
 		return fail(err, errlen, "a MESSAGE on an unknown topic");
-	doc = json_loadb(message, len, 0, NULL);
+	doc = br_json_loadb(message, len, NULL);
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		return fail(err, errlen, "data.message is not a JSON object");

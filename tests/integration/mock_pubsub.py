@@ -226,6 +226,23 @@ class MockPubSub:
             self.send_raw(c, text)
         return len(targets)
 
+    def send_burst(self, topic, inners):
+        """MESSAGEs on topic, one per inner document, back to back in one
+        go to the (first) live connection holding it, as fast as the socket
+        takes them (backpressure tests). Returns how many were sent."""
+        targets = self.holding(topic)
+        if not targets:
+            return 0
+        texts = [json.dumps({"type": "MESSAGE", "data": {
+            "topic": topic, "message": json.dumps(i)}}) for i in inners]
+
+        async def go():
+            c = targets[0]
+            for t in texts:
+                await c.ws.send_str(t)
+            return len(texts)
+        return self._call(go(), timeout=120)
+
     def send_raw(self, c, text):
         async def go():
             if c.closed is None and not c.ws.closed:
