@@ -1,9 +1,10 @@
-"""Summarizes the EventSub benchmark's runs (one JSON object a line,
-written by eventsub_run.sh) into a table, target verdicts and
-BUILD/eventsub-bench-results.json.
+"""Summarizes the source benchmark's runs (one JSON object a line,
+written by twitch_run.sh) into a table, target verdicts and
+BUILD/SOURCE-bench-results.json.
 
-usage: eventsub_report.py RUNS.jsonl OUT.json WINDOW BUFFER_MAX ELAPSED_S
-                          FAILED(0|1)
+usage: twitch_report.py SOURCE RUNS.jsonl OUT.json WINDOW BUFFER_MAX
+                        ELAPSED_S FAILED(0|1)
+SOURCE: eventsub or pubsub (the kind of the runs that are not "ceiling").
 """
 
 import json
@@ -16,15 +17,20 @@ MIB = 1024.0
 RATE_TARGET = 50000             # events/s, unpaced, QoS 0
 P99_TARGET_MS = 2.0             # at 1,000/s
 RSS_TARGET_KIB = 16 * 1024
-NODE = "twurple + mqtt.js (the issue's figures): about 21,000 events/s, 150 MiB"
+REFERENCE = {
+    "eventsub": "twurple + mqtt.js (issue 3's figures): about 21,000 "
+                "events/s, 150 MiB",
+    "pubsub": "the seed's Python library (issue 5's figures): about 9,000 "
+              "events/s",
+}
 
 NOTES = """\
 events/s: median of the rounds (min-max beside it), counted by the
 subscriber from its first to its last message. ratio: median over the
 rounds of events/s divided by the ceiling's (same QoS) in the same round.
-latency (eventsub): the subscriber's wall clock at arrival minus the
-mock's wall clock when it made the notification (its message_timestamp,
-carried to the microsecond in the cheer's text); ceiling: arrival minus
+latency (the source): the subscriber's wall clock at arrival minus the
+mock's wall clock when it made the event (carried to the microsecond in
+the cheer's text); ceiling: arrival minus
 the publisher's making of the message, as in tests/bench/run.sh. Medians
 of the rounds; max is the highest of all runs. lost: events the
 subscriber never got (highest of the rounds). peak RSS: VmHWM of the
@@ -47,7 +53,7 @@ def med(xs):
 def name(kind, rate):
     if kind == "ceiling":
         return "ceiling"
-    return "eventsub %s" % ("%g/s" % rate if rate else "unpaced")
+    return "%s %s" % (kind, "%g/s" % rate if rate else "unpaced")
 
 
 def groups(runs):
@@ -56,13 +62,13 @@ def groups(runs):
         key = (r["kind"], r["qos"], r["rate"])
         if key not in seen:
             seen.append(key)
-    # ceiling before eventsub of the same QoS, paced last
+    # ceiling before the source at the same QoS, paced last
     return sorted(seen, key=lambda k: (k[2] > 0, k[1], k[0] != "ceiling"))
 
 
 def pub_cpu_us(r):
     p = r["pub"]
-    if r["kind"] == "eventsub":
+    if r["kind"] != "ceiling":
         c = p.get("cpu_s", -1)
         return c * 1e6 / r["n"] if c >= 0 else None
     return p.get("cpu_us_per_msg")
@@ -92,7 +98,7 @@ def summarize(runs):
             "cpu_us_per_msg": med([pub_cpu_us(r) for r in good]),
             "mock_cpu_us_per_msg": med(
                 [(r["mock"] or {}).get("cpu_s", 0) * 1e6 / r["n"]
-                 for r in good]) if kind == "eventsub" else None,
+                 for r in good]) if kind != "ceiling" else None,
             "broker_cpu_us_per_msg": med(
                 [r["broker_cpu_s"] * 1e6 / r["n"] for r in good]),
             "sub_cpu_us_per_msg": med(
@@ -108,7 +114,7 @@ def pair_ratios(runs):
         ceil = {r["rep"]: r["sub"]["rate"] for r in runs
                 if r["kind"] == "ceiling" and r["qos"] == qos and ok(r)}
         pairs = [r["sub"]["rate"] / ceil[r["rep"]] for r in runs
-                 if r["kind"] == "eventsub" and r["qos"] == qos and
+                 if r["kind"] != "ceiling" and r["qos"] == qos and
                  not r["rate"] and ok(r) and ceil.get(r["rep"])]
         if pairs:
             ratios[str(qos)] = {"median": statistics.median(pairs),
@@ -119,7 +125,7 @@ def pair_ratios(runs):
 def verdicts(summary):
     targets = []
     for s in summary.values():
-        if s["kind"] != "eventsub":
+        if s["kind"] == "ceiling":
             continue
         label = name(s["kind"], s["rate_per_s"]) + ", QoS %d" % s["qos"]
         if not s["rate_per_s"] and s["qos"] == 0 and s["rate"] is not None:
@@ -187,7 +193,8 @@ def table(summary, ratios):
 
 
 def main():
-    runs_path, out_path, window, buffer_max, elapsed, failed = sys.argv[1:]
+    (source, runs_path, out_path, window, buffer_max, elapsed,
+     failed) = sys.argv[1:]
     runs = [json.loads(line) for line in open(runs_path) if line.strip()]
     summary = summarize(runs)
     ratios = pair_ratios(runs)
@@ -202,8 +209,9 @@ def main():
         print("target %-40s %9s  %-6s %s" % (
             t["target"] + ":", t["value"], "met" if t["met"] else "MISSED",
             "(rounds: %s)" % t["rounds"] if "rounds" in t else ""))
-    print("reference: " + NODE)
+    print("reference: " + REFERENCE.get(source, "-"))
     doc = {
+        "source": source,
         "machine": {"cores": os.cpu_count(), "kernel": platform.release()},
         "params": {"window": int(window), "buffer_max": buffer_max,
                    "elapsed_s": int(elapsed),

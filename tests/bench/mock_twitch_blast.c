@@ -1,29 +1,30 @@
 /*
- * mock_eventsub_blast: the EventSub benchmark's Twitch. One libwebsockets
- * server on 127.0.0.1:PORT that answers the few HTTP calls the bridge
- * makes and, on /ws, pushes N channel.cheer notifications to the bridge
- * as fast as the socket takes them, or paced at RATE a second.
+ * mock_twitch_blast: the source benchmark's Twitch (twitch_run.sh). One
+ * libwebsockets server on 127.0.0.1:PORT that answers the few HTTP calls
+ * the bridge makes and pushes N events to it as fast as the socket takes
+ * them, or paced at RATE a second, over one of two transports:
+ *
+ * EventSub (default): on /ws, session_welcome, then channel.cheer
+ * notifications starting DELAY ms after the subscription was created;
+ * session_keepalive every KEEPALIVE s.
+ * PubSub (-P): on /pubsub, a RESPONSE to each LISTEN (the blast starts
+ * DELAY ms after the first), a PONG to each PING, and MESSAGE frames on
+ * channel-bits-events-v2.1337 (pubsub.md's bits v2 document).
  *
  *   GET  /oauth2/validate               200, the token of cool_streamer (1337)
  *   GET  /helix/users?login=..          200, cool_streamer
- *   POST /helix/eventsub/subscriptions  202, an enabled subscription; the
- *                                       blast starts DELAY ms after it
- *   GET  /ws                            session_welcome, then the blast;
- *                                       session_keepalive every KEEPALIVE s
+ *   POST /helix/eventsub/subscriptions  202, an enabled subscription
  *
- * Each notification is what Twitch sends for a cheer, with a unique
- * message_id and message_timestamp the wall clock when the message is
- * made (9 fraction digits, as Twitch writes them). The bridge publishes
- * that time with millisecond precision only, so the cheer's message text
- * carries the same instant in microseconds, "Cheer100 bench_us=<epoch
+ * Every event has a unique id and is made just before it is sent; its
+ * text carries that instant in microseconds, "Cheer100 bench_us=<epoch
  * us>", which the normalizer copies into the event's "message" verbatim;
  * the subscriber (bench_sub -k bench_us= -W) takes its latency from there.
  *
  * Unpaced, every writeable callback appends whole frames to one buffer
  * (about 64 KiB) and hands it to lws as raw bytes: one send() for many
- * messages, so the mock costs little CPU beside the bridge. lws keeps
- * what the socket did not take and calls back only once that is out: the
- * socket, that is the bridge's reading, sets the pace.
+ * messages. lws keeps what the socket did not take and calls back only
+ * once that is out: the socket, that is the bridge's reading, sets the
+ * pace.
  *
  * Paced, a thread wakes the lws loop every millisecond (lws's own timers
  * would spin below their millisecond resolution) and each wake-up sends
@@ -48,8 +49,9 @@
 
 #include <libwebsockets.h>
 
+#include "blast.h"
+
 #define BATCH_BYTES (64 * 1024)
-#define MSG_MAX 2048
 #define TICK_US 1000
 
 static struct {
@@ -58,12 +60,15 @@ static struct {
 	long delay_ms;
 	long keepalive_s;
 	bool wait_sub;          /* start only once the subscription exists */
+	bool pubsub;            /* -P: PubSub, not EventSub */
 
 	struct lws_context *ctx;
 	struct lws *ws;         /* the (one) EventSub session */
 	char session_id[64];
 	unsigned id_prefix;
 	bool welcome_due, keepalive_due;
+	unsigned char ctl[4096];        /* PubSub answers due, framed */
+	size_t ctl_len;
 	bool blasting, done;
 	atomic_bool pacing;     /* the pacer thread wakes the loop */
 	long sent;
@@ -72,10 +77,7 @@ static struct {
 	long connections, http_requests;
 	lws_sorted_usec_list_t start_sul, keepalive_sul;
 	unsigned char *buf;     /* LWS_PRE + BATCH_BYTES + MSG_MAX */
-	char sec_str[32];       /* "YYYY-MM-DDTHH:MM:SS" of sec_cached */
-	time_t sec_cached;
-} m = { .delay_ms = 200, .keepalive_s = 10, .wait_sub = true,
-	.sec_cached = -1 };
+} m = { .delay_ms = 200, .keepalive_s = 10, .wait_sub = true };
 
 static volatile sig_atomic_t stop;
 
@@ -85,98 +87,6 @@ mono_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ---- the messages ---- */
-
-/* RFC 3339 UTC with 9 fraction digits; returns the length (30). */
-static int
-timestamp(const struct timespec *ts, char *out)
-{
-	if (ts->tv_sec != m.sec_cached) {
-		struct tm tm;
-		gmtime_r(&ts->tv_sec, &tm);
-		strftime(m.sec_str, sizeof m.sec_str, "%Y-%m-%dT%H:%M:%S", &tm);
-		m.sec_cached = ts->tv_sec;
-	}
-	return sprintf(out, "%s.%09ldZ", m.sec_str, ts->tv_nsec);
-}
-
-/* One complete server frame (FIN, text, unmasked) at p: returns its
- * length. */
-static size_t
-frame(unsigned char *p, const char *text, size_t len)
-{
-	size_t h;
-
-	p[0] = 0x81;
-	if (len < 126) {
-		p[1] = (unsigned char)len;
-		h = 2;
-	} else {
-		p[1] = 126;
-		p[2] = (unsigned char)(len >> 8);
-		p[3] = (unsigned char)len;
-		h = 4;
-	}
-	memcpy(p + h, text, len);
-	return h + len;
-}
-
-static size_t
-notification(char *out, long seq)
-{
-	struct timespec ts;
-	char when[40];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	timestamp(&ts, when);
-	int64_t us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	if (m.sent == 0)
-		m.first_us = us;
-	m.last_us = us;
-	int n = snprintf(out, MSG_MAX,
-	    "{\"metadata\":{\"message_id\":\"%08x-%04lx-4%03lx-8000-%012lx\","
-	    "\"message_type\":\"notification\",\"message_timestamp\":\"%s\","
-	    "\"subscription_type\":\"channel.cheer\",\"subscription_version\":"
-	    "\"1\"},\"payload\":{\"subscription\":{\"id\":"
-	    "\"5d7e1f2a-8a1b-4c3d-9e0f-1a2b3c4d5e6f\",\"status\":\"enabled\","
-	    "\"type\":\"channel.cheer\",\"version\":\"1\",\"condition\":"
-	    "{\"broadcaster_user_id\":\"1337\"},\"transport\":{\"method\":"
-	    "\"websocket\",\"session_id\":\"%s\"},\"created_at\":"
-	    "\"2025-03-14T17:00:00.000000000Z\",\"cost\":0},\"event\":"
-	    "{\"user_id\":\"9001\",\"user_login\":\"happy_viewer\","
-	    "\"user_name\":\"Happy_Viewer\",\"broadcaster_user_id\":\"1337\","
-	    "\"broadcaster_user_login\":\"cool_streamer\","
-	    "\"broadcaster_user_name\":\"Cool_Streamer\",\"is_anonymous\":"
-	    "false,\"message\":\"Cheer100 bench_us=%lld\",\"bits\":100}}}",
-	    m.id_prefix, (seq >> 40) & 0xffff, (seq >> 28) & 0xfff,
-	    seq & 0xfffffffffffL, when, m.session_id, (long long)us);
-	return (size_t)n;
-}
-
-static size_t
-session_message(char *out, const char *type)
-{
-	struct timespec ts;
-	char when[40];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	timestamp(&ts, when);
-	if (strcmp(type, "session_welcome") == 0)
-		return (size_t)snprintf(out, MSG_MAX,
-		    "{\"metadata\":{\"message_id\":\"%08x-welcome\","
-		    "\"message_type\":\"session_welcome\",\"message_timestamp\":"
-		    "\"%s\"},\"payload\":{\"session\":{\"id\":\"%s\",\"status\":"
-		    "\"connected\",\"connected_at\":\"%s\","
-		    "\"keepalive_timeout_seconds\":%ld,\"reconnect_url\":null,"
-		    "\"recovery_url\":null}}}", m.id_prefix, when, m.session_id,
-		    when, m.keepalive_s);
-	static unsigned long ka;
-	return (size_t)snprintf(out, MSG_MAX,
-	    "{\"metadata\":{\"message_id\":\"%08x-keepalive-%lu\","
-	    "\"message_type\":\"session_keepalive\",\"message_timestamp\":"
-	    "\"%s\"},\"payload\":{}}", m.id_prefix, ka++, when);
 }
 
 /* ---- the blast ---- */
@@ -243,12 +153,53 @@ due(void)
 }
 
 static int
-write_session(struct lws *wsi, const char *type)
+write_session(struct lws *wsi, bool welcome)
 {
 	unsigned char *p = m.buf + LWS_PRE;
-	size_t len = session_message((char *)p, type);
+	size_t len = welcome ? blast_eventsub_welcome((char *)p, m.id_prefix,
+	    m.session_id, m.keepalive_s) :
+	    blast_eventsub_keepalive((char *)p, m.id_prefix);
 
 	return lws_write(wsi, p, len, LWS_WRITE_TEXT) < (int)len ? -1 : 0;
+}
+
+/* The next event, framed at out; its length. */
+static size_t
+next_event(unsigned char *out)
+{
+	char text[MSG_MAX];
+	int64_t us;
+	size_t len = m.pubsub ? blast_pubsub_bits(text, m.id_prefix, m.sent,
+	    &us) : blast_eventsub_cheer(text, m.id_prefix, m.sent,
+	    m.session_id, &us);
+
+	if (m.sent == 0)
+		m.first_us = us;
+	m.last_us = us;
+	m.sent++;
+	return blast_frame(out, text, len);
+}
+
+/* A PubSub answer to a client frame, sent before more events. */
+static void
+answer_pubsub(const char *in, size_t len)
+{
+	char text[MSG_MAX];
+	size_t n;
+
+	if (memmem(in, len, "\"LISTEN\"", 8) != NULL) {
+		n = blast_pubsub_response(text, in, len);
+		if (!m.blasting && !m.done)
+			lws_sul_schedule(m.ctx, 0, &m.start_sul, start_blast,
+			    m.delay_ms * LWS_US_PER_MS);
+	} else if (memmem(in, len, "\"PING\"", 6) != NULL) {
+		n = blast_pubsub_pong(text);
+	} else {
+		return;         /* UNLISTEN: the bench sends none */
+	}
+	if (m.ctl_len + n + 4 <= sizeof m.ctl)
+		m.ctl_len += blast_frame(m.ctl + m.ctl_len, text, n);
+	want_write();
 }
 
 static int
@@ -256,7 +207,7 @@ writeable(struct lws *wsi)
 {
 	if (m.welcome_due) {
 		m.welcome_due = false;
-		if (write_session(wsi, "session_welcome") < 0)
+		if (write_session(wsi, true) < 0)
 			return -1;
 		if (!m.wait_sub)
 			lws_sul_schedule(m.ctx, 0, &m.start_sul, start_blast,
@@ -268,25 +219,21 @@ writeable(struct lws *wsi)
 	}
 	if (m.keepalive_due) {
 		m.keepalive_due = false;
-		if (write_session(wsi, "session_keepalive") < 0)
+		if (write_session(wsi, false) < 0)
 			return -1;
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	if (!m.blasting)
-		return 0;
-	long until = due();
-	size_t off = 0;
-	char text[MSG_MAX];
 	unsigned char *out = m.buf + LWS_PRE;
-	while (m.sent < until && off < BATCH_BYTES) {
-		size_t len = notification(text, m.sent);
-		off += frame(out + off, text, len);
-		m.sent++;
-	}
+	size_t off = m.ctl_len;
+	memcpy(out, m.ctl, m.ctl_len);
+	m.ctl_len = 0;
+	long until = m.blasting ? due() : 0;
+	while (m.sent < until && off < BATCH_BYTES)
+		off += next_event(out + off);
 	if (off > 0 && lws_write(wsi, out, off, LWS_WRITE_RAW) < (int)off)
 		return -1;
-	if (m.sent >= m.n) {
+	if (m.blasting && m.sent >= m.n) {
 		m.blasting = false;
 		m.done = true;
 		atomic_store(&m.pacing, false);
@@ -295,7 +242,7 @@ writeable(struct lws *wsi)
 		    d > 0 ? (double)(m.sent - 1) / d : 0.0);
 		return 0;
 	}
-	if (m.rate <= 0)
+	if (m.blasting && m.rate <= 0)
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -412,7 +359,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		m.connections++;
 		snprintf(m.session_id, sizeof m.session_id,
 		    "AgoQbench%08xSession%ld", m.id_prefix, m.connections);
-		m.welcome_due = true;
+		m.welcome_due = !m.pubsub;
 		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -422,8 +369,11 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			want_write();
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
-		fprintf(stderr, "mock: the client sent a message (Twitch closes "
-		    "with 4001)\n");
+		if (m.pubsub && wsi == m.ws)
+			answer_pubsub(in, len);
+		else
+			fprintf(stderr, "mock: the client sent a message "
+			    "(EventSub closes with 4001)\n");
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (wsi == m.ws) {
@@ -460,8 +410,9 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mock_eventsub_blast -p PORT -n COUNT [-r RATE] "
-	    "[-d DELAY_MS] [-k KEEPALIVE_S] [-S]\n"
+	fprintf(stderr, "usage: mock_twitch_blast -p PORT -n COUNT [-r RATE] "
+	    "[-d DELAY_MS] [-k KEEPALIVE_S] [-S] [-P]\n"
+	    "  -P       PubSub (on /pubsub), not EventSub (on /ws)\n"
 	    "  -r RATE  notifications a second (default: as fast as the "
 	    "socket allows)\n"
 	    "  -S       start DELAY_MS after the welcome, not after the "
@@ -475,7 +426,7 @@ main(int argc, char **argv)
 	struct lws_context_creation_info info;
 	int port = 0, ch;
 
-	while ((ch = getopt(argc, argv, "p:n:r:d:k:S")) != -1) {
+	while ((ch = getopt(argc, argv, "p:n:r:d:k:SP")) != -1) {
 		switch (ch) {
 		case 'p': port = atoi(optarg); break;
 		case 'n': m.n = atol(optarg); break;
@@ -483,6 +434,7 @@ main(int argc, char **argv)
 		case 'd': m.delay_ms = atol(optarg); break;
 		case 'k': m.keepalive_s = atol(optarg); break;
 		case 'S': m.wait_sub = false; break;
+		case 'P': m.pubsub = true; break;
 		default: usage();
 		}
 	}

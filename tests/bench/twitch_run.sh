@@ -1,20 +1,22 @@
 #!/bin/bash
-# The EventSub WebSocket benchmark: the real daemon against a mock Twitch
-# (mock_eventsub_blast) pushing channel.cheer notifications as fast as the
-# socket allows, or paced, and one private mosquitto; events/s delivered,
-# latency (arrival minus the notification's send time), losses and the
+# The source benchmark: the real daemon against a mock Twitch
+# (mock_twitch_blast) pushing events as fast as the socket allows, or
+# paced, over the EventSub WebSocket (channel.cheer notifications) or
+# PubSub (bits MESSAGE frames), and one private mosquitto; events/s
+# delivered, latency (arrival minus the event's send time), losses and the
 # daemon's peak RSS, beside the core benchmark's ceiling (bench_paho, a
-# bare paho publisher) measured in the same rounds. See README.md,
-# "EventSub WebSocket".
+# bare paho publisher) measured in the same rounds. See README.md, "The
+# Twitch sources".
 #
-#   tests/bench/eventsub_run.sh [-B BUILD_DIR] [-r REPS] [-0 N_QOS0]
-#       [-1 N_QOS1] [-p N_PACED] [-R RATE] [-b BUFFER_MAX] [-k KINDS]
+#   tests/bench/twitch_run.sh [-s eventsub|pubsub] [-B BUILD_DIR] [-r REPS]
+#       [-0 N_QOS0] [-1 N_QOS1] [-p N_PACED] [-R RATE] [-b BUFFER_MAX]
+#       [-k KINDS]
 #
 # KINDS: any of "ceiling0 unpaced0 ceiling1 unpaced1 paced" (all).
 # BUFFER_MAX is the daemon's mqtt.buffer_max (default twice the sink's
 # window, as tests/bench/run.sh); "default" keeps its own (100000).
 #
-# Writes BUILD_DIR/eventsub-bench-results.json. Exits 1 when a measurement
+# Writes BUILD_DIR/SOURCE-bench-results.json. Exits 1 when a measurement
 # failed (a program failed, an event lost at QoS 1), 2 on a usage or setup
 # problem; a missed target is reported, never an error.
 set -u
@@ -29,13 +31,15 @@ NP=10000
 RATE=1000
 BUFFER=
 KINDS="ceiling0 unpaced0 ceiling1 unpaced1 paced"
+SOURCE=eventsub
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 MOSQUITTO_PUB=${MOSQUITTO_PUB:-mosquitto_pub}
 MOSQUITTO_SUB=${MOSQUITTO_SUB:-mosquitto_sub}
 PY=/usr/bin/python3
 
-while getopts "B:r:0:1:p:R:b:k:h" opt; do
+while getopts "s:B:r:0:1:p:R:b:k:h" opt; do
 	case $opt in
+	s) SOURCE=$OPTARG ;;
 	B) BUILD=$(cd "$OPTARG" && pwd) ;;
 	r) REPS=$OPTARG ;;
 	0) N0=$OPTARG ;;
@@ -44,23 +48,28 @@ while getopts "B:r:0:1:p:R:b:k:h" opt; do
 	R) RATE=$OPTARG ;;
 	b) BUFFER=$OPTARG ;;
 	k) KINDS=$OPTARG ;;
-	*) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
+case $SOURCE in
+eventsub) TRANSPORT=websocket ;;
+pubsub) TRANSPORT=pubsub ;;
+*) echo "twitch_run.sh: -s eventsub or -s pubsub" >&2; exit 2 ;;
+esac
 
 BIN=$BUILD/bench
 DAEMON=$BUILD/twitch2mqtt
-for f in "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/mock_eventsub_blast" \
+for f in "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/mock_twitch_blast" \
     "$DAEMON"; do
 	if [ ! -x "$f" ]; then
-		echo "eventsub_run.sh: $f is missing; build first:" >&2
+		echo "twitch_run.sh: $f is missing; build first:" >&2
 		echo "  cmake -S . -B build && cmake --build build -j2" >&2
 		exit 2
 	fi
 done
-[ -x "$MOSQUITTO" ] || { echo "eventsub_run.sh: no mosquitto at $MOSQUITTO" >&2; exit 2; }
+[ -x "$MOSQUITTO" ] || { echo "twitch_run.sh: no mosquitto at $MOSQUITTO" >&2; exit 2; }
 for c in "$MOSQUITTO_PUB" "$MOSQUITTO_SUB"; do
-	command -v "$c" > /dev/null || { echo "eventsub_run.sh: $c is missing (apt-get install mosquitto-clients)" >&2; exit 2; }
+	command -v "$c" > /dev/null || { echo "twitch_run.sh: $c is missing (apt-get install mosquitto-clients)" >&2; exit 2; }
 done
 [ -x "$PY" ] || PY=python3
 
@@ -75,7 +84,7 @@ for v in $(env | sed -n 's/^\(TWITCH2MQTT_[A-Za-z0-9_]*\)=.*/\1/p'); do
 	unset "$v"
 done
 
-TMP=$(mktemp -d /tmp/t2m-esbench.XXXXXX)
+TMP=$(mktemp -d /tmp/t2m-srcbench.XXXXXX)
 chmod 755 "$TMP"
 declare -A LIVE=()
 reap() { wait "$1"; local rc=$?; unset "LIVE[$1]"; return $rc; }
@@ -84,7 +93,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$TMP"
+	if [ -n "${KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 2' INT TERM
@@ -109,12 +118,12 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 if ! kill -0 "$BROKER" 2>/dev/null; then
-	echo "eventsub_run.sh: mosquitto did not start:" >&2
+	echo "twitch_run.sh: mosquitto did not start:" >&2
 	cat "$TMP/mosquitto.log" >&2
 	exit 2
 fi
 URL=mqtt://127.0.0.1:$PORT
-echo "broker: mosquitto on 127.0.0.1:$PORT; window $WINDOW; buffer_max $BUFFER; $(nproc) cores; $REPS rounds"
+echo "source: $SOURCE; broker: mosquitto on 127.0.0.1:$PORT; window $WINDOW; buffer_max $BUFFER; $(nproc) cores; $REPS rounds"
 
 FAILED=0
 RESULTS=$TMP/runs.jsonl
@@ -141,7 +150,7 @@ start_sub() {
 }
 
 # One run; appends {"kind","qos","rate","rep","n","sub","pub","mock",...}
-# to $RESULTS. kind: ceiling or eventsub; rate 0 = unpaced.
+# to $RESULTS. kind: ceiling or the source; rate 0 = unpaced.
 measure() {
 	local kind=$1 qos=$2 n=$3 rate=$4 rep=$5
 	local id="${kind}${qos}r${rate}x${rep}" base="e_${kind}${qos}r${rate}x${rep}"
@@ -165,8 +174,9 @@ measure() {
 		wsport=$(free_port)
 		start_sub "$base/cool_streamer/bits" "$n" "$qos" "$dir" \
 		    -k bench_us= -W -c "sub_$id"
-		"$BIN/mock_eventsub_blast" -p "$wsport" -n "$n" \
+		"$BIN/mock_twitch_blast" -p "$wsport" -n "$n" \
 		    $([ "$rate" != 0 ] && echo "-r $rate") \
+		    $([ "$SOURCE" = pubsub ] && echo "-P") \
 		    > "$dir/mock.out" 2> "$dir/mock.err" &
 		mock=$!
 		LIVE[$mock]=1
@@ -179,16 +189,18 @@ measure() {
 		    TWITCH2MQTT_TWITCH_API_URL="http://127.0.0.1:$wsport/helix" \
 		    TWITCH2MQTT_TWITCH_AUTH_URL="http://127.0.0.1:$wsport/oauth2" \
 		    TWITCH2MQTT_TWITCH_EVENTSUB_URL="ws://127.0.0.1:$wsport/ws" \
+		    TWITCH2MQTT_TWITCH_PUBSUB_URL="ws://127.0.0.1:$wsport/pubsub" \
 		    "$DAEMON") > "$dir/pub.err" 2>&1 &
 		d=$!
 		LIVE[$d]=1
 		# Once the bridge is online, ask it for cool_streamer's bits;
-		# the mock starts 200 ms after the subscription is created.
+		# the mock starts 200 ms after the subscription is created
+		# (EventSub) or the topic LISTENed to (PubSub).
 		if "$MOSQUITTO_SUB" -p "$PORT" -t "$base/bridge/state" -C 1 -W 15 \
 		    2>/dev/null | grep -q online; then
 			"$MOSQUITTO_PUB" -p "$PORT" -q 1 \
 			    -t "$base/bridge/request/subscribe" \
-			    -m '{"channel":"cool_streamer","events":["bits"]}'
+			    -m "{\"channel\":\"cool_streamer\",\"events\":[\"bits\"],\"transport\":\"$TRANSPORT\"}"
 		else
 			echo "  the bridge did not come online" >&2
 			kill "$SUB" 2>/dev/null
@@ -280,18 +292,18 @@ has() { case " $KINDS " in *" $1 "*) return 0 ;; esac; return 1; }
 START=$(date +%s)
 for rep in $(seq "$REPS"); do
 	has ceiling0 && measure ceiling 0 "$N0" 0 "$rep"
-	has unpaced0 && measure eventsub 0 "$N0" 0 "$rep"
+	has unpaced0 && measure "$SOURCE" 0 "$N0" 0 "$rep"
 	has ceiling1 && measure ceiling 1 "$N1" 0 "$rep"
-	has unpaced1 && measure eventsub 1 "$N1" 0 "$rep"
-	has paced && measure eventsub 0 "$NP" "$RATE" "$rep"
+	has unpaced1 && measure "$SOURCE" 1 "$N1" 0 "$rep"
+	has paced && measure "$SOURCE" 0 "$NP" "$RATE" "$rep"
 done
 ELAPSED=$(( $(date +%s) - START ))
 
-$PY "$HERE/eventsub_report.py" "$RESULTS" \
-    "$BUILD/eventsub-bench-results.json" "$WINDOW" "$BUFFER" "$ELAPSED" \
+$PY "$HERE/twitch_report.py" "$SOURCE" "$RESULTS" \
+    "$BUILD/$SOURCE-bench-results.json" "$WINDOW" "$BUFFER" "$ELAPSED" \
     "$FAILED" || FAILED=1
 if [ "$FAILED" != 0 ]; then
-	echo "eventsub_run.sh: a measurement failed (see above)" >&2
+	echo "twitch_run.sh: a measurement failed (see above)" >&2
 	exit 1
 fi
 exit 0
