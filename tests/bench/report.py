@@ -156,21 +156,31 @@ def main():
 
     print()
     table(summary, ratios)
+    finish(NOTES, targets, None, {}, runs, summary, ratios, window,
+           buffer_max, elapsed, failed, out_path)
+
+
+def finish(notes, targets, reference, extra, runs, summary, ratios, window,
+           buffer_max, elapsed, failed, out_path):
+    """The end every report shares: notes, target verdicts, the JSON file."""
     print()
-    print(NOTES)
+    print(notes)
     print()
     for t in targets:
-        print("target %-38s %9s  %-6s %s" % (
+        print("target %-40s %9s  %-6s %s" % (
             t["target"] + ":", t["value"], "met" if t["met"] else "MISSED",
             "(rounds: %s)" % t["rounds"] if "rounds" in t else ""))
-    doc = {
+    if reference:
+        print("reference: " + reference)
+    doc = dict(extra)
+    doc.update({
         "machine": {"cores": os.cpu_count(), "kernel": platform.release()},
         "params": {"window": int(window), "buffer_max": buffer_max,
                    "elapsed_s": int(elapsed),
                    "reps": max([r["rep"] for r in runs] or [0])},
         "summary": summary, "ratios": ratios, "targets": targets,
         "failed": failed == "1", "runs": runs,
-    }
+    })
     with open(out_path, "w") as fh:
         json.dump(doc, fh, indent=1)
     print()

@@ -42,20 +42,10 @@ done
 
 BIN=$BUILD/bench
 DAEMON=$BUILD/twitch2mqtt
-for f in "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/bench_pipeline" "$DAEMON"; do
-	if [ ! -x "$f" ]; then
-		echo "run.sh: $f is missing; build first:" >&2
-		echo "  cmake -S . -B build && cmake --build build -j2" >&2
-		exit 2
-	fi
-done
-[ -x "$MOSQUITTO" ] || { echo "run.sh: no mosquitto at $MOSQUITTO" >&2; exit 2; }
-[ -x "$PY" ] || PY=python3
-
-# The sink's in-flight window, so the ceiling uses the same.
-WINDOW=$(sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' \
-    "$ROOT/bridge/sink_mqtt_int.h")
-WINDOW=${WINDOW:-1024}
+PROG=run.sh
+. "$HERE/lib.sh"
+need_built "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/bench_pipeline" "$DAEMON"
+sink_window
 # The bridge holds up to mqtt.buffer_max events (100000 by default, for a
 # broker outage). A producer faster than the broker fills whatever buffer
 # there is, and peak RSS then measures the buffer, not the pipeline. The
@@ -63,62 +53,16 @@ WINDOW=${WINDOW:-1024}
 [ -n "$BUFFER" ] || BUFFER=$((2 * WINDOW))
 BUFFER_ENV=()
 [ "$BUFFER" = default ] || BUFFER_ENV=(TWITCH2MQTT_MQTT_BUFFER_MAX="$BUFFER")
-
-# Nothing of the caller's configuration may leak into the runs.
-for v in $(env | sed -n 's/^\(TWITCH2MQTT_[A-Za-z0-9_]*\)=.*/\1/p'); do
-	unset "$v"
-done
-
-TMP=$(mktemp -d /tmp/t2m-bench.XXXXXX)
-chmod 755 "$TMP"
-# Processes started here and not yet reaped; only these are ever killed.
-declare -A LIVE=()
-reap() { wait "$1"; local rc=$?; unset "LIVE[$1]"; return $rc; }
-cleanup() {
-	for p in "${!LIVE[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM
-
-# ---- the broker ----
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$TMP/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-# No broker-side throttling or dropping for anyone: unlimited in-flight
-# and queued messages per client (the defaults, 20 and 1000, would drop
-# QoS 0 and queue-overflow messages once the subscriber lags).
-max_inflight_messages 0
-max_queued_messages 0
-EOF
-"$MOSQUITTO" -c "$TMP/mosquitto.conf" > "$TMP/mosquitto.log" 2>&1 &
-BROKER=$!
-LIVE[$BROKER]=1
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-	sleep 0.05
-done
-if ! kill -0 "$BROKER" 2>/dev/null; then
-	echo "run.sh: mosquitto did not start:" >&2
-	cat "$TMP/mosquitto.log" >&2
-	exit 2
-fi
-URL=mqtt://127.0.0.1:$PORT
+clean_env
+bench_tmp bench
+start_broker
 echo "broker: mosquitto $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1) on 127.0.0.1:$PORT; window $WINDOW; buffer_max $BUFFER; $(nproc) cores; $REPS runs each"
 
 FAILED=0
 RESULTS=$TMP/runs.jsonl
 : > "$RESULTS"
 
-# CPU time (user + system) of a running process, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 HZ=$(getconf CLK_TCK)
-# Busy and stolen ticks of the whole machine: what else ran meanwhile.
-machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8, $9; exit}' /proc/stat; }
 NCPU=$(nproc)
 
 # One run: a subscriber, then the publisher of that kind; appends
@@ -169,21 +113,9 @@ measure() {
 		local d=$!
 		LIVE[$d]=1
 		# The daemon runs until told to stop: once the subscriber has
-		# everything (or gave up), read its peak RSS and CPU time, then
-		# SIGTERM it.
-		local hwm=-1 rss=-1 ticks=-1
-		while kill -0 "$sub" 2>/dev/null && kill -0 "$d" 2>/dev/null; do
-			sleep 0.05
-		done
-		if [ -r "/proc/$d/status" ]; then
-			hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$d/status")
-			ticks=$(cpu_ticks "$d")
-		fi
-		kill -TERM "$d" 2>/dev/null
-		reap "$d"
+		# everything (or gave up).
+		stop_daemon "$d" "$sub" "$dir/pub.out"
 		pub_rc=$?
-		echo "{\"vmhwm_kib\":${hwm:--1},\"cpu_s\":$(awk -v t="$ticks" -v hz="$HZ" 'BEGIN{printf "%.3f", t/hz}')}" \
-		    > "$dir/pub.out"
 		;;
 	esac
 	reap "$sub"

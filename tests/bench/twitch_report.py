@@ -8,10 +8,10 @@ SOURCE: eventsub or pubsub (the kind of the runs that are not "ceiling").
 """
 
 import json
-import os
-import platform
 import statistics
 import sys
+
+from report import finish
 
 MIB = 1024.0
 RATE_TARGET = 50000             # events/s, unpaced, QoS 0
@@ -202,27 +202,8 @@ def main():
 
     print()
     table(summary, ratios)
-    print()
-    print(NOTES)
-    print()
-    for t in targets:
-        print("target %-40s %9s  %-6s %s" % (
-            t["target"] + ":", t["value"], "met" if t["met"] else "MISSED",
-            "(rounds: %s)" % t["rounds"] if "rounds" in t else ""))
-    print("reference: " + REFERENCE.get(source, "-"))
-    doc = {
-        "source": source,
-        "machine": {"cores": os.cpu_count(), "kernel": platform.release()},
-        "params": {"window": int(window), "buffer_max": buffer_max,
-                   "elapsed_s": int(elapsed),
-                   "reps": max([r["rep"] for r in runs] or [0])},
-        "summary": summary, "ratios": ratios, "targets": targets,
-        "failed": failed == "1", "runs": runs,
-    }
-    with open(out_path, "w") as fh:
-        json.dump(doc, fh, indent=1)
-    print()
-    print("results: %s (%s s)" % (out_path, elapsed))
+    finish(NOTES, targets, REFERENCE.get(source), {"source": source}, runs,
+           summary, ratios, window, buffer_max, elapsed, failed, out_path)
 
 
 if __name__ == "__main__":

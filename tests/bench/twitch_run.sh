@@ -59,70 +59,19 @@ esac
 
 BIN=$BUILD/bench
 DAEMON=$BUILD/twitch2mqtt
-for f in "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/mock_twitch_blast" \
-    "$DAEMON"; do
-	if [ ! -x "$f" ]; then
-		echo "twitch_run.sh: $f is missing; build first:" >&2
-		echo "  cmake -S . -B build && cmake --build build -j2" >&2
-		exit 2
-	fi
-done
-[ -x "$MOSQUITTO" ] || { echo "twitch_run.sh: no mosquitto at $MOSQUITTO" >&2; exit 2; }
+PROG=twitch_run.sh
+. "$HERE/lib.sh"
+need_built "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/mock_twitch_blast" "$DAEMON"
 for c in "$MOSQUITTO_PUB" "$MOSQUITTO_SUB"; do
-	command -v "$c" > /dev/null || { echo "twitch_run.sh: $c is missing (apt-get install mosquitto-clients)" >&2; exit 2; }
+	command -v "$c" > /dev/null || { echo "$PROG: $c is missing (apt-get install mosquitto-clients)" >&2; exit 2; }
 done
-[ -x "$PY" ] || PY=python3
-
-WINDOW=$(sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' \
-    "$ROOT/bridge/sink_mqtt_int.h")
-WINDOW=${WINDOW:-1024}
+sink_window
 [ -n "$BUFFER" ] || BUFFER=$((2 * WINDOW))
 BUFFER_ENV=()
 [ "$BUFFER" = default ] || BUFFER_ENV=(TWITCH2MQTT_MQTT_BUFFER_MAX="$BUFFER")
-
-for v in $(env | sed -n 's/^\(TWITCH2MQTT_[A-Za-z0-9_]*\)=.*/\1/p'); do
-	unset "$v"
-done
-
-TMP=$(mktemp -d /tmp/t2m-srcbench.XXXXXX)
-chmod 755 "$TMP"
-declare -A LIVE=()
-reap() { wait "$1"; local rc=$?; unset "LIVE[$1]"; return $rc; }
-cleanup() {
-	for p in "${!LIVE[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "${KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM
-
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# ---- the broker (as tests/bench/run.sh) ----
-PORT=$(free_port)
-cat > "$TMP/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-max_inflight_messages 0
-max_queued_messages 0
-EOF
-"$MOSQUITTO" -c "$TMP/mosquitto.conf" > "$TMP/mosquitto.log" 2>&1 &
-BROKER=$!
-LIVE[$BROKER]=1
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-	sleep 0.05
-done
-if ! kill -0 "$BROKER" 2>/dev/null; then
-	echo "twitch_run.sh: mosquitto did not start:" >&2
-	cat "$TMP/mosquitto.log" >&2
-	exit 2
-fi
-URL=mqtt://127.0.0.1:$PORT
+clean_env
+bench_tmp srcbench
+start_broker
 echo "source: $SOURCE; broker: mosquitto on 127.0.0.1:$PORT; window $WINDOW; buffer_max $BUFFER; $(nproc) cores; $REPS rounds"
 
 FAILED=0
@@ -130,8 +79,6 @@ RESULTS=$TMP/runs.jsonl
 : > "$RESULTS"
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8, $9; exit}' /proc/stat; }
 
 # Starts bench_sub on $1 (topic filter) for $2 events at QoS $3 with
 # extra options; waits for its "ready". Sets SUB.
@@ -170,7 +117,7 @@ measure() {
 		    -w "$WINDOW" -c "pub_$id" > "$dir/pub.out" 2> "$dir/pub.err"
 		pub_rc=$?
 	else
-		local wsport mock d hwm=-1 ticks=-1
+		local wsport mock d
 		wsport=$(free_port)
 		start_sub "$base/cool_streamer/bits" "$n" "$qos" "$dir" \
 		    -k bench_us= -W -c "sub_$id"
@@ -205,21 +152,11 @@ measure() {
 			echo "  the bridge did not come online" >&2
 			kill "$SUB" 2>/dev/null
 		fi
-		while kill -0 "$SUB" 2>/dev/null && kill -0 "$d" 2>/dev/null; do
-			sleep 0.05
-		done
-		if [ -r "/proc/$d/status" ]; then
-			hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$d/status")
-			ticks=$(cpu_ticks "$d")
-		fi
-		kill -TERM "$d" 2>/dev/null
-		reap "$d"
+		stop_daemon "$d" "$SUB" "$dir/pub.out"
 		pub_rc=$?
 		kill -TERM "$mock" 2>/dev/null
 		reap "$mock"
 		mock_rc=$?
-		echo "{\"vmhwm_kib\":${hwm:--1},\"cpu_s\":$(awk -v t="$ticks" -v hz="$HZ" 'BEGIN{printf "%.3f", t/hz}')}" \
-		    > "$dir/pub.out"
 	fi
 	reap "$SUB"
 	local sub_rc=$?

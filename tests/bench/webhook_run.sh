@@ -53,49 +53,15 @@ done
 
 DAEMON=$BUILD/twitch2mqtt
 IDSUB=$BUILD/bench/bench_idsub
-for f in "$DAEMON" "$IDSUB"; do
-	if [ ! -x "$f" ]; then
-		echo "webhook_run.sh: $f is missing; build first:" >&2
-		echo "  cmake -S . -B build && cmake --build build -j2" >&2
-		exit 2
-	fi
-done
+PROG=webhook_run.sh
+. "$HERE/lib.sh"
+need_built "$DAEMON" "$IDSUB"
 if ! command -v wrk >/dev/null; then
-	echo "webhook_run.sh: wrk is missing (apt-get install -y wrk)" >&2
+	echo "$PROG: wrk is missing (apt-get install -y wrk)" >&2
 	exit 2
 fi
-[ -x "$MOSQUITTO" ] || { echo "webhook_run.sh: no mosquitto at $MOSQUITTO" >&2; exit 2; }
-[ -x "$PY" ] || PY=python3
-
-for v in $(env | sed -n 's/^\(TWITCH2MQTT_[A-Za-z0-9_]*\)=.*/\1/p'); do
-	unset "$v"
-done
-
-TMP=$(mktemp -d /tmp/t2m-whbench.XXXXXX)
-chmod 755 "$TMP"
-declare -A LIVE=()
-reap() { wait "$1"; local rc=$?; unset "LIVE[$1]"; return $rc; }
-cleanup() {
-	for p in "${!LIVE[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM
-
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+clean_env
+bench_tmp whbench
 # Events the daemon queued for MQTT so far: received minus dropped
 # (duplicate, invalid, buffer full). Every 2xx answer means queued, so
 # queued minus what arrived on MQTT is exactly what was lost.
@@ -115,22 +81,7 @@ EOF
 HZ=$(getconf CLK_TCK)
 
 # ---- broker ----
-PORT=$(free_port)
-cat > "$TMP/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-max_inflight_messages 0
-max_queued_messages 0
-EOF
-"$MOSQUITTO" -c "$TMP/mosquitto.conf" > "$TMP/mosquitto.log" 2>&1 &
-BROKER=$!
-LIVE[$BROKER]=1
-if ! wait_port "$PORT"; then
-	echo "webhook_run.sh: mosquitto did not start:" >&2
-	cat "$TMP/mosquitto.log" >&2
-	exit 2
-fi
-URL=mqtt://127.0.0.1:$PORT
+start_broker
 
 # ---- daemon ----
 HPORT=$(free_port)
@@ -169,8 +120,7 @@ RESULTS=$TMP/runs.jsonl
 
 # ---- the ceiling (optional): bare paho at the same QoS ----
 if [ "$CEILING" = 1 ]; then
-	WINDOW=$(cat "$ROOT"/bridge/sink_mqtt*.[ch] | sed -n 's/^#define WINDOW \([0-9][0-9]*\).*/\1/p' | head -1)
-	WINDOW=${WINDOW:-1024}
+	sink_window
 	for rep in $(seq "$REPS"); do
 		"$BUILD/bench/bench_sub" -u "tcp://127.0.0.1:$PORT" -t "ceil$rep/demo/+" \
 		    -q "$QOS" -n 50000 -m '"source":"demo"' -c "ceilsub$rep" -i 5 -T 60 \
