@@ -317,6 +317,24 @@ literal(struct parser *p, const char *word, size_t n)
 	return true;
 }
 
+/* After a member or element: 1 at a ',' (more follow), 0 at the closing
+ * character, -1 at anything else. Consumes what it read. */
+static int
+next_item(struct parser *p, unsigned char close)
+{
+	skip_ws(p);
+	if (p->s < p->end && *p->s == ',') {
+		p->s++;
+		skip_ws(p);
+		return 1;
+	}
+	if (p->s < p->end && *p->s == close) {
+		p->s++;
+		return 0;
+	}
+	return -1;
+}
+
 static json_t *
 parse_object(struct parser *p)
 {
@@ -348,17 +366,11 @@ parse_object(struct parser *p)
 		if (v == NULL ||
 		    json_object_setn_new_nocheck(obj, (const char *)key, klen, v))
 			break;
-		skip_ws(p);
-		if (p->s < p->end && *p->s == ',') {
-			p->s++;
-			skip_ws(p);
-			continue;
-		}
-		if (p->s < p->end && *p->s == '}') {
-			p->s++;
+		int more = next_item(p, '}');
+		if (more == 0)
 			return obj;
-		}
-		break;
+		if (more < 0)
+			break;
 	}
 	json_decref(obj);
 	return NULL;
@@ -379,17 +391,11 @@ parse_array(struct parser *p)
 		json_t *v = parse_value(p);
 		if (v == NULL || json_array_append_new(arr, v))
 			break;
-		skip_ws(p);
-		if (p->s < p->end && *p->s == ',') {
-			p->s++;
-			skip_ws(p);
-			continue;
-		}
-		if (p->s < p->end && *p->s == ']') {
-			p->s++;
+		int more = next_item(p, ']');
+		if (more == 0)
 			return arr;
-		}
-		break;
+		if (more < 0)
+			break;
 	}
 	json_decref(arr);
 	return NULL;
