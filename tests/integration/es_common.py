@@ -135,6 +135,10 @@ class Stack:
             if start_bridge:
                 self.start_bridge()
         except BaseException:
+            # The test case never got this stack, so its tearDown cannot
+            # show why the bridge did not come up.
+            if self.br is not None and self.br.proc is not None:
+                dump_stack(self)
             self.close()
             raise
 

@@ -75,11 +75,26 @@ def _kill_all():
 atexit.register(_kill_all)
 
 
+_reserved_ports = []
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 for a server this test starts later; no
+    other process gets it while this one runs.
+
+    A port that is merely free when asked can be taken before our server
+    binds it: under load, tests running in parallel picked the same port
+    for a broker and a bridge's HTTP listener, and the bridge exited on
+    EADDRINUSE. So the port stays bound here, by a socket that never
+    listens: the kernel then gives it to no bind(0) or connect() of any
+    process, while mosquitto, twitch2mqtt (lws) and aiohttp, which all
+    set SO_REUSEADDR, can still listen on it. (A server without
+    SO_REUSEADDR cannot use such a port.)"""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    _reserved_ports.append(s)
+    return s.getsockname()[1]
 
 
 def port_open(port, host="127.0.0.1"):
