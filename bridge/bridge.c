@@ -434,13 +434,14 @@ make_discovery(struct bridge *b)
 {
 	struct br_config *c = b->cfg;
 	struct br_disc_pub_options o = { c->mqtt.base_topic,
-		c->homeassistant.prefix, BR_VERSION, c->bridge.state_dir };
+		c->homeassistant.prefix, BR_VERSION, c->bridge.state_dir,
+		!c->homeassistant.discovery };
 	struct br_disc_pub_hooks h = { b, disc_announce };
 
-	if (!c->homeassistant.discovery)
-		return;
 	b->disc = br_disc_pub_new(b->loop, &b->sink, b->subs, b->helix,
 	    b->auth, &o, &h);
+	if (o.off)
+		return;
 	br_sink_mqtt_subscribe(b->mqtt, br_disc_pub_status_topic(b->disc));
 	br_bus_observe(b->bus, br_disc_pub_event, b->disc);
 }

@@ -7,6 +7,10 @@
  * cleared. Reward lists come from Helix Get Custom Reward (broadcaster's
  * token with a redemptions scope), from the sample rewards for demo
  * channels, and from redemptions that name a reward not known yet.
+ *
+ * With discovery turned off the same step runs with nothing wanted: the
+ * configs an earlier run published are cleared at the next connect, so
+ * Home Assistant does not keep entities nobody feeds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,7 @@ struct br_disc_pub {
 	json_t *asked;          /* broadcaster id -> true: Helix was asked */
 	struct fetch *fetches;  /* Helix requests in flight */
 	struct br_timer announce;
+	bool off;
 };
 
 static void
@@ -115,6 +120,7 @@ br_disc_pub_new(struct br_loop *loop, const struct br_sink *sink,
 	p->status_topic = br_xasprintf("%s/status", o->prefix);
 	p->path = br_xasprintf("%s/discovery.json", o->state_dir);
 	p->hooks = *h;
+	p->off = o->off;
 	p->published = json_object();
 	p->rewards = json_object();
 	p->asked = json_object();
@@ -266,8 +272,13 @@ channels(struct br_disc_pub *p)
 static json_t *
 wanted(struct br_disc_pub *p)
 {
-	json_t *all = br_disc_bridge(&p->opts), *chans = channels(p), *c;
+	json_t *all, *chans, *c;
 	const char *id;
+
+	if (p->off)
+		return json_object();
+	all = br_disc_bridge(&p->opts);
+	chans = channels(p);
 
 	json_object_foreach(chans, id, c) {
 		json_t *r = json_object_get(c, "rewards");
@@ -330,7 +341,7 @@ bool
 br_disc_pub_message(struct br_disc_pub *p, const char *topic,
     const char *payload, size_t len)
 {
-	if (p == NULL || strcmp(topic, p->status_topic) != 0)
+	if (p == NULL || p->off || strcmp(topic, p->status_topic) != 0)
 		return false;
 	if (len == 6 && memcmp(payload, "online", 6) == 0) {
 		log_info("discovery: Home Assistant is online; publishing the "

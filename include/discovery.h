@@ -53,6 +53,8 @@ struct br_event;
 struct br_disc_pub_options {
 	const char *base, *prefix, *version;
 	const char *state_dir;  /* remembers the topics published */
+	bool off;               /* homeassistant.discovery false: only clear
+	                         * what an earlier run published */
 };
 
 struct br_disc_pub_hooks {

@@ -3,7 +3,8 @@ every config topic and payload for a channel with three rewards, checked
 against what the bridge really publishes: templates are evaluated on real
 messages, event types against real events, topics against real topics.
 Re-publication after a broker restart and after homeassistant/status
-online; clean removal on unsubscribe; discovery off publishes nothing."""
+online; clean removal on unsubscribe; discovery off publishes nothing and
+clears what an earlier run published."""
 
 import re
 import sys
@@ -343,6 +344,30 @@ class DemoDiscoveryTest(HaCase):
                         m.topic != PREFIX + "/status")
         self.assertEqual(ours, [])
         self.assertEqual(configs(b.port, settle=0.5), {})
+
+    def test_discovery_off_clears_earlier_configs(self):
+        """Turning discovery off clears, at the next start, every config an
+        earlier run published, and publishes nothing more."""
+        b, sub, br = self.start(args=["--demo"])
+        node = self.demo_node(sub)
+        before = wait_configs(b.port, lambda c: len(of_node(c, node)) == 12)
+        self.assertEqual(br.stop(), 0)
+        br.extra_env["TWITCH2MQTT_HOMEASSISTANT_DISCOVERY"] = "false"
+        since = sub.mark()
+        br.start()
+        sub.wait_bridge()
+        for t in before:
+            m = sub.wait_topic(t, 10, since=since)
+            self.assertEqual(m.payload, b"", "an empty payload deletes")
+        wait_configs(b.port, lambda c: c == {}, desc="no config left")
+        # and the next start has nothing left to clear
+        self.assertEqual(br.stop(), 0)
+        since = sub.mark()
+        br.start()
+        sub.wait_bridge()
+        time.sleep(1)
+        self.assertEqual(sub.find(lambda m: m.topic.startswith(PREFIX + "/"),
+                                  since), [])
 
 
 # ------------------------------------------------- EventSub WebSocket
