@@ -109,12 +109,6 @@ ref_put(struct auth_ref *r)
 	return a;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
-}
-
 static bool
 same(const char *x, const char *y)
 {
@@ -529,10 +523,10 @@ br_auth_new(struct br_loop *loop, struct br_helix *helix,
 	a->ref = br_xcalloc(1, sizeof *a->ref);
 	a->ref->a = a;
 	a->ref->refs = 1;
-	a->client_id = dup_or_null(opts->client_id);
-	a->client_secret = dup_or_null(opts->client_secret);
-	a->cfg_access = dup_or_null(opts->access_token);
-	a->cfg_refresh = dup_or_null(opts->refresh_token);
+	a->client_id = br_xstrdup_nonempty(opts->client_id);
+	a->client_secret = br_xstrdup_nonempty(opts->client_secret);
+	a->cfg_access = br_xstrdup_nonempty(opts->access_token);
+	a->cfg_refresh = br_xstrdup_nonempty(opts->refresh_token);
 	a->state_dir = br_xstrdup(opts->state_dir && *opts->state_dir ?
 	    opts->state_dir : ".");
 	a->path = br_tokens_path(a->state_dir);
