@@ -1,9 +1,9 @@
 /*
  * Twitch tokens for the daemon (CONTRACT 2 and 7). The user token is
  * validated at start and hourly, refreshed before it expires and on 401,
- * one refresh at a time; the app token is fetched by client credentials
- * and cached. Everything runs on the loop thread. Nothing here logs or
- * publishes a token, a refresh token or the client secret.
+ * one refresh at a time; the app token is auth_app.c's. Everything runs
+ * on the loop thread. Nothing here logs or publishes a token, a refresh
+ * token or the client secret.
  * Which user token (configuration or tokens.json): br_tokens_choose().
  *
  * hooks.ready runs each time the token becomes usable after it was not:
@@ -28,51 +28,12 @@
 #define REFRESH_MARGIN_S        300
 #define RETRY_BASE_MS           5000
 #define RETRY_CAP_MS            (5 * 60 * 1000)
-#define APP_MARGIN_MS           (5 * 60 * 1000)
 /* However short-lived the tokens Twitch issues, refresh no more often. */
 #define REFRESH_MIN_GAP_MS      30000
 
 #define REAUTHORIZE \
 	"run `twitch2mqtt auth` or configure a new twitch.access_token and " \
 	"twitch.refresh_token"
-
-struct waiter {
-	struct waiter *next;
-	br_auth_done done;              /* user token waiters */
-	br_auth_token_cb token_done;    /* app token waiters */
-	void *arg;
-};
-
-struct auth_ref {
-	struct auth_ref *next;          /* on the orphan list */
-	struct br_auth *a;              /* NULL once the auth is freed */
-	unsigned refs;
-};
-
-struct br_auth {
-	struct br_helix *helix;
-	struct br_auth_hooks hooks;
-	struct auth_ref *ref;
-	char *client_id, *client_secret, *state_dir, *path;
-	char *cfg_access, *cfg_refresh;         /* as configured */
-	struct br_tokens tok;                   /* the user token in use */
-	bool in_file;           /* tok is what tokens.json holds */
-	bool failed, usable, validating, refreshing, just_refreshed;
-	bool internal_refresh;                  /* we asked for it ourselves */
-	/* A validation answers for the token it was sent with: one sent
-	 * before a refresh must not judge the new token. */
-	unsigned token_gen, validating_gen;
-	int64_t last_refresh_ms;                /* monotonic */
-	char *refused;          /* fingerprint of the refused refresh token */
-	struct waiter *refresh_waiters;
-	struct br_timer validate_timer, refresh_timer;
-	struct br_backoff backoff;
-
-	char *app_token;
-	int64_t app_expires_ms;                 /* monotonic */
-	bool app_fetching, app_warned;
-	struct waiter *app_waiters;
-};
 
 static void validate_now(struct br_auth *a);
 static void refresh(struct br_auth *a, bool internal, br_auth_done done,
@@ -91,8 +52,8 @@ ref_get(struct br_auth *a)
 }
 
 /* Drops one reference; returns the auth, or NULL when it was freed. */
-static struct br_auth *
-ref_put(struct auth_ref *r)
+struct br_auth *
+auth_ref_put(struct auth_ref *r)
 {
 	struct br_auth *a = r->a;
 
@@ -107,12 +68,6 @@ ref_put(struct auth_ref *r)
 	pthread_mutex_unlock(&orphans_lock);
 	free(r);
 	return a;
-}
-
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
 }
 
 static bool
@@ -138,9 +93,9 @@ safe_text(const struct br_auth *a, const char *s, char *buf, size_t size)
 	return buf;
 }
 
-static const char *
-twitch_message(const struct br_auth *a, const struct br_helix_response *r,
-    char *buf, size_t size)
+const char *
+auth_twitch_message(const struct br_auth *a,
+    const struct br_helix_response *r, char *buf, size_t size)
 {
 	const char *m;
 
@@ -166,11 +121,11 @@ store_tokens(struct br_auth *a)
 		a->in_file = true;
 }
 
-static struct waiter *
-waiter_add(struct waiter **list, br_auth_done done, br_auth_token_cb tdone,
-    void *arg)
+struct auth_waiter *
+auth_waiter_add(struct auth_waiter **list, br_auth_done done,
+    br_auth_token_cb tdone, void *arg)
 {
-	struct waiter *w = br_xcalloc(1, sizeof *w);
+	struct auth_waiter *w = br_xcalloc(1, sizeof *w);
 
 	w->done = done;
 	w->token_done = tdone;
@@ -183,13 +138,14 @@ waiter_add(struct waiter **list, br_auth_done done, br_auth_token_cb tdone,
 
 /* Calls and frees every waiter; a callback may free the auth, after
  * which the rest are freed uncalled. */
-static void
-notify(struct br_auth *a, struct waiter *w, bool ok, const char *token)
+void
+auth_notify(struct br_auth *a, struct auth_waiter *w, bool ok,
+    const char *token)
 {
 	struct auth_ref *r = ref_get(a);
 	char *copy = token != NULL ? br_xstrdup(token) : NULL;
 
-	for (struct waiter *next; w != NULL; w = next) {
+	for (struct auth_waiter *next; w != NULL; w = next) {
 		next = w->next;
 		if (r->a != NULL && w->done != NULL)
 			w->done(w->arg, ok);
@@ -198,7 +154,7 @@ notify(struct br_auth *a, struct waiter *w, bool ok, const char *token)
 		free(w);
 	}
 	br_secret_free(copy);
-	ref_put(r);
+	auth_ref_put(r);
 }
 
 static void
@@ -313,7 +269,7 @@ learn(struct br_auth *a, json_t *j)
 static void
 on_validate(void *arg, const struct br_helix_response *r)
 {
-	struct br_auth *a = ref_put(arg);
+	struct br_auth *a = auth_ref_put(arg);
 	long long expires_in;
 	char buf[200];
 
@@ -358,7 +314,7 @@ on_validate(void *arg, const struct br_helix_response *r)
 	}
 	long long ms = br_backoff_next(&a->backoff);
 	log_warn("auth: cannot validate the user token (status %ld: %s); "
-	    "retrying in %lld s", r->status, twitch_message(a, r, buf,
+	    "retrying in %lld s", r->status, auth_twitch_message(a, r, buf,
 	    sizeof buf), ms / 1000);
 	br_timer_start(&a->validate_timer, ms);
 }
@@ -422,8 +378,8 @@ adopt(struct br_auth *a, json_t *j)
 static void
 on_refresh(void *arg, const struct br_helix_response *r)
 {
-	struct br_auth *a = ref_put(arg);
-	struct waiter *w;
+	struct br_auth *a = auth_ref_put(arg);
+	struct auth_waiter *w;
 	bool internal, ok = false;
 	char buf[200];
 
@@ -447,22 +403,22 @@ on_refresh(void *arg, const struct br_helix_response *r)
 		validate_now(a);
 	} else if (r->status == 400 || r->status == 401) {
 		fail(a, "Twitch refused the refresh token",
-		    twitch_message(a, r, buf, sizeof buf));
+		    auth_twitch_message(a, r, buf, sizeof buf));
 	} else {
 		long long ms = br_backoff_next(&a->backoff);
 		log_warn("auth: cannot refresh the user token (status %ld: "
-		    "%s)%s", r->status, twitch_message(a, r, buf, sizeof buf),
+		    "%s)%s", r->status, auth_twitch_message(a, r, buf, sizeof buf),
 		    internal ? "; retrying" : "");
 		if (internal)
 			br_timer_start(&a->refresh_timer, ms);
 	}
-	notify(a, w, ok, NULL);
+	auth_notify(a, w, ok, NULL);
 }
 
 /* POST /token: grant (already a form fragment), our client id and, when
  * configured, the client secret. */
-static void
-post_token(struct br_auth *a, const char *grant, br_helix_cb cb)
+void
+auth_post_token(struct br_auth *a, const char *grant, br_helix_cb cb)
 {
 	char *cid = br_urlencode(a->client_id ? a->client_id : "");
 	char *cs = a->client_secret ? br_urlencode(a->client_secret) : NULL;
@@ -498,14 +454,14 @@ refresh(struct br_auth *a, bool internal, br_auth_done done, void *arg)
 		return;
 	}
 	if (done != NULL)
-		waiter_add(&a->refresh_waiters, done, NULL, arg);
+		auth_waiter_add(&a->refresh_waiters, done, NULL, arg);
 	a->internal_refresh |= internal;
 	if (a->refreshing)
 		return;
 	a->refreshing = true;
 	rt = br_urlencode(a->tok.refresh_token);
 	grant = br_xasprintf("grant_type=refresh_token&refresh_token=%s", rt);
-	post_token(a, grant, on_refresh);
+	auth_post_token(a, grant, on_refresh);
 	br_secret_free(grant);
 	br_secret_free(rt);
 }
@@ -529,10 +485,10 @@ br_auth_new(struct br_loop *loop, struct br_helix *helix,
 	a->ref = br_xcalloc(1, sizeof *a->ref);
 	a->ref->a = a;
 	a->ref->refs = 1;
-	a->client_id = dup_or_null(opts->client_id);
-	a->client_secret = dup_or_null(opts->client_secret);
-	a->cfg_access = dup_or_null(opts->access_token);
-	a->cfg_refresh = dup_or_null(opts->refresh_token);
+	a->client_id = br_xstrdup_nonempty(opts->client_id);
+	a->client_secret = br_xstrdup_nonempty(opts->client_secret);
+	a->cfg_access = br_xstrdup_nonempty(opts->access_token);
+	a->cfg_refresh = br_xstrdup_nonempty(opts->refresh_token);
 	a->state_dir = br_xstrdup(opts->state_dir && *opts->state_dir ?
 	    opts->state_dir : ".");
 	a->path = br_tokens_path(a->state_dir);
@@ -553,9 +509,9 @@ br_auth_new(struct br_loop *loop, struct br_helix *helix,
 }
 
 static void
-waiters_free(struct waiter *w)
+waiters_free(struct auth_waiter *w)
 {
-	for (struct waiter *next; w != NULL; w = next) {
+	for (struct auth_waiter *next; w != NULL; w = next) {
 		next = w->next;
 		free(w);
 	}
@@ -576,7 +532,7 @@ br_auth_free(struct br_auth *a)
 		orphans = a->ref;
 		pthread_mutex_unlock(&orphans_lock);
 	}
-	ref_put(a->ref);
+	auth_ref_put(a->ref);
 	waiters_free(a->refresh_waiters);
 	waiters_free(a->app_waiters);
 	br_tokens_clear(&a->tok);
@@ -644,68 +600,4 @@ bool
 br_auth_has_user(const struct br_auth *a)
 {
 	return a->tok.access_token != NULL || a->tok.refresh_token != NULL;
-}
-
-static void
-on_app_token(void *arg, const struct br_helix_response *r)
-{
-	struct br_auth *a = ref_put(arg);
-	const char *token;
-	json_int_t expires_in;
-	struct waiter *w;
-	char buf[200];
-
-	if (a == NULL)
-		return;
-	w = a->app_waiters;
-	a->app_waiters = NULL;
-	a->app_fetching = false;
-	token = json_string_value(json_object_get(r->json, "access_token"));
-	if (r->status == 200 && token != NULL) {
-		br_secret_free(a->app_token);
-		a->app_token = br_xstrdup(token);
-		expires_in = json_integer_value(json_object_get(r->json,
-		    "expires_in"));
-		/* Without a lifetime, ask again after a day. */
-		a->app_expires_ms = br_mono_ms() - APP_MARGIN_MS +
-		    (expires_in > 0 ? expires_in * 1000 : 86400000LL);
-		log_info("auth: app token obtained expires_in=%lld",
-		    (long long)expires_in);
-	} else {
-		log_warn("auth: cannot get an app token (status %ld: %s)",
-		    r->status, twitch_message(a, r, buf, sizeof buf));
-	}
-	notify(a, w, false, a->app_token);
-}
-
-void
-br_auth_app_token(struct br_auth *a, br_auth_token_cb done, void *arg)
-{
-	if (a->app_token != NULL && br_mono_ms() >= a->app_expires_ms)
-		br_auth_app_invalid(a);
-	if (a->app_token != NULL) {
-		done(arg, a->app_token);
-		return;
-	}
-	if (a->client_secret == NULL) {
-		if (!a->app_warned)
-			log_warn("auth: an app token needs twitch.client_secret, "
-			    "which is not set");
-		a->app_warned = true;
-		done(arg, NULL);
-		return;
-	}
-	waiter_add(&a->app_waiters, NULL, done, arg);
-	if (a->app_fetching)
-		return;
-	a->app_fetching = true;
-	post_token(a, "grant_type=client_credentials", on_app_token);
-}
-
-void
-br_auth_app_invalid(struct br_auth *a)
-{
-	br_secret_free(a->app_token);
-	a->app_token = NULL;
-	a->app_expires_ms = 0;
 }

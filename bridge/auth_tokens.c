@@ -148,12 +148,6 @@ br_tokens_save(const char *path, const struct br_tokens *t)
 	return rc;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
-}
-
 /*
  * CONTRACT 2: the configured token, else tokens.json. But a refresh
  * replaces the configured pair at Twitch (refresh tokens of public
@@ -188,8 +182,8 @@ br_tokens_choose(const char *path, const char *cfg_access,
 	memset(out, 0, sizeof *out);
 	if (fp == NULL)
 		return -ENOENT;
-	out->access_token = dup_or_null(cfg_access);
-	out->refresh_token = dup_or_null(cfg_refresh);
+	out->access_token = br_xstrdup_nonempty(cfg_access);
+	out->refresh_token = br_xstrdup_nonempty(cfg_refresh);
 	out->config_fingerprint = fp;
 	*from = "the configuration";
 	return 0;

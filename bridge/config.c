@@ -1,8 +1,9 @@
 /*
  * Configuration (CONTRACT section 2): defaults < JSON file < environment.
  *
- * One table drives the defaults, the file's keys, the environment's
- * variables (config_env.c), validation (config_check.c) and the summary.
+ * One table drives the defaults, the file's keys (config_file.c), the
+ * environment's variables (config_env.c), validation (config_check.c)
+ * and the summary.
  * While loading, each value is held as text or number beside the name of
  * the place it came from, so that a problem names what the operator wrote
  * (mqtt.qos, or TWITCH2MQTT_MQTT_QOS). Only the values finally in effect
@@ -15,13 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "config_int.h"
 #include "request.h"
 #include "util.h"
-
-#define FILE_MAX (1024 * 1024)
 
 enum kind { K_STR, K_INT, K_LONG, K_BOOL, K_LEVEL };
 
@@ -74,30 +72,14 @@ static const struct key keys[] = {
 	{ "bridge.log_level", K_LEVEL, O(bridge.log_level), "info", false },
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
-
-/* A value while loading: text for K_STR and K_LEVEL, else a number, and
- * the key or variable it came from (NULL: the default). */
-struct val {
-	char *s;
-	long long n;
-	char *origin;
-};
-
-struct loader {
-	struct val v[N_KEYS];
-	const char *names[N_KEYS + 2];  /* the key names, "channels", NULL */
-	json_t *channels;
-	char *channels_origin;
-	struct br_problems *pr;
-};
-
-static int find_key(const char *name);
+_Static_assert(N_KEYS == CONFIG_N_KEYS, "CONFIG_N_KEYS counts keys[]");
 
 /* A certificate without its key, or the other way round, is a mistake. */
 static void
-check_pair(struct loader *l, const char *a, const char *b)
+check_pair(struct config_loader *l, const char *a, const char *b)
 {
-	if ((*l->v[find_key(a)].s == '\0') != (*l->v[find_key(b)].s == '\0'))
+	if ((*l->v[config_find_key(a)].s == '\0') !=
+	    (*l->v[config_find_key(b)].s == '\0'))
 		br_problems_add(l->pr, "%s and %s go together: set both or "
 		    "neither", a, b);
 }
@@ -128,8 +110,8 @@ br_problems_free(struct br_problems *p)
 	p->n = 0;
 }
 
-static int
-find_key(const char *name)
+int
+config_find_key(const char *name)
 {
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (strcmp(keys[i].name, name) == 0)
@@ -138,7 +120,7 @@ find_key(const char *name)
 }
 
 static void
-set_origin(struct val *v, const char *origin)
+set_origin(struct config_val *v, const char *origin)
 {
 	free(v->origin);
 	v->origin = origin ? br_xstrdup(origin) : NULL;
@@ -179,9 +161,9 @@ parse_bool(const char *s, long long *out)
 
 /* A value given as text: a default or an environment variable. */
 static void
-set_text(struct loader *l, size_t i, const char *s, const char *origin)
+set_text(struct config_loader *l, size_t i, const char *s, const char *origin)
 {
-	struct val *v = &l->v[i];
+	struct config_val *v = &l->v[i];
 	char q[BR_QUOTE_MAX + 8];
 	json_t *utf8;
 
@@ -207,8 +189,9 @@ set_text(struct loader *l, size_t i, const char *s, const char *origin)
 	set_origin(v, origin);
 }
 
-static void
-set_json(struct loader *l, size_t i, json_t *j, const char *origin)
+void
+config_set_json(struct config_loader *l, size_t i, json_t *j,
+    const char *origin)
 {
 	enum kind k = keys[i].kind;
 
@@ -227,8 +210,8 @@ set_json(struct loader *l, size_t i, json_t *j, const char *origin)
 	}
 }
 
-static void
-set_channels(struct loader *l, json_t *j, const char *origin)
+void
+config_set_channels(struct config_loader *l, json_t *j, const char *origin)
 {
 	if (!json_is_array(j)) {
 		br_problems_add(l->pr, "%s: must be an array of subscribe "
@@ -240,97 +223,6 @@ set_channels(struct loader *l, json_t *j, const char *origin)
 	l->channels = json_incref(j);
 	free(l->channels_origin);
 	l->channels_origin = br_xstrdup(origin);
-}
-
-/* jansson quotes the input "near" an error, which may be a secret. */
-static void
-cut_near(char *text)
-{
-	char *near = strstr(text, " near ");
-
-	if (near != NULL)
-		*near = '\0';
-}
-
-static void
-load_section(struct loader *l, const char *path, const char *sect,
-    json_t *obj)
-{
-	char name[128], q[BR_QUOTE_MAX + 8], list[512];
-	const char *key;
-	json_t *j;
-	int i;
-
-	if (!json_is_object(obj)) {
-		br_problems_add(l->pr, "%s: must be an object of keys, got %s",
-		    sect, br_json_kind(obj));
-		return;
-	}
-	json_object_foreach(obj, key, j) {
-		snprintf(name, sizeof name, "%s.%s", sect, key);
-		if ((i = find_key(name)) >= 0) {
-			set_json(l, (size_t)i, j, name);
-			continue;
-		}
-		br_quote(q, sizeof q, name);
-		br_config_section_keys(list, sizeof list, l->names, sect);
-		br_problems_add(l->pr, "unknown key '%s' in %s; %s accepts: %s",
-		    q, path, sect, list);
-	}
-}
-
-static bool
-is_section(const char *s)
-{
-	static const char *const sections[] = {
-		"mqtt", "twitch", "http", "webhook", "homeassistant", "bridge"
-	};
-
-	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
-		if (strcmp(sections[i], s) == 0)
-			return true;
-	return false;
-}
-
-static void
-load_file(struct loader *l, const char *path)
-{
-	char *buf, q[BR_QUOTE_MAX + 8];
-	const char *sect;
-	json_error_t err;
-	json_t *root, *j;
-	size_t len;
-	int rc;
-
-	if ((rc = br_read_file(path, FILE_MAX, &buf, &len)) < 0) {
-		br_problems_add(l->pr, "%s: cannot read: %s", path,
-		    rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
-		return;
-	}
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
-	free(buf);
-	if (root == NULL) {
-		cut_near(err.text);
-		br_problems_add(l->pr, "%s: line %d, column %d: %s", path,
-		    err.line, err.column, err.text);
-		return;
-	}
-	if (!json_is_object(root))
-		br_problems_add(l->pr, "%s: must hold a JSON object like "
-		    "{\"mqtt\":{\"url\":...}}, got %s", path, br_json_kind(root));
-	json_object_foreach(root, sect, j) {
-		if (strcmp(sect, "channels") == 0) {
-			set_channels(l, j, "channels");
-		} else if (is_section(sect)) {
-			load_section(l, path, sect, j);
-		} else {
-			br_quote(q, sizeof q, sect);
-			br_problems_add(l->pr, "unknown key '%s' in %s; accepted: "
-			    "mqtt, twitch, http, webhook, homeassistant, bridge, "
-			    "channels", q, path);
-		}
-	}
-	json_decref(root);
 }
 
 static char *
@@ -376,7 +268,7 @@ parse_channel_list(char *s)
 
 /* TWITCH2MQTT_CHANNELS: its JSON (an array, or one request), or a list. */
 static void
-env_channels(struct loader *l, char *s, const char *var)
+env_channels(struct config_loader *l, char *s, const char *var)
 {
 	json_error_t err;
 	json_t *a;
@@ -390,7 +282,7 @@ env_channels(struct loader *l, char *s, const char *var)
 	if (*s != '[' && *s != '{') {
 		a = parse_channel_list(s);
 	} else if ((a = json_loads(s, JSON_REJECT_DUPLICATES, &err)) == NULL) {
-		cut_near(err.text);
+		config_cut_near(err.text);
 		br_problems_add(l->pr, "%s: not valid JSON (column %d: %s); give "
 		    "JSON or a list like cool_streamer,other:bits+raid", var,
 		    err.column, err.text);
@@ -398,18 +290,18 @@ env_channels(struct loader *l, char *s, const char *var)
 	} else if (json_is_object(a)) {
 		a = json_pack("[o]", a);
 	}
-	set_channels(l, a, var);
+	config_set_channels(l, a, var);
 	json_decref(a);
 }
 
 static void
-load_env(struct loader *l, char *const *envp)
+load_env(struct config_loader *l, char *const *envp)
 {
 	struct br_env_value *ev;
 	size_t n = br_env_read(envp, l->names, &ev, l->pr);
 
 	for (size_t i = 0; i < n; i++) {
-		int k = find_key(ev[i].key);
+		int k = config_find_key(ev[i].key);
 		if (k >= 0)
 			set_text(l, (size_t)k, ev[i].value, ev[i].var);
 		else
@@ -432,7 +324,7 @@ same_subscription(const struct br_request *a, const struct br_request *b)
 /* Returns the channels as the config holds them: objects only, a bare
  * login turned into {"channel":login}. */
 static json_t *
-check_channels(struct loader *l)
+check_channels(struct config_loader *l)
 {
 	size_t n = json_array_size(l->channels), i, j;
 	struct br_request **reqs = br_xcalloc(n, sizeof *reqs);
@@ -462,7 +354,7 @@ check_channels(struct loader *l)
 }
 
 static void
-store(struct br_config *cfg, size_t i, struct val *v)
+store(struct br_config *cfg, size_t i, struct config_val *v)
 {
 	void *p = (char *)cfg + keys[i].off;
 
@@ -487,14 +379,14 @@ store(struct br_config *cfg, size_t i, struct val *v)
 }
 
 static struct br_config *
-finish(struct loader *l, const char *path, size_t before)
+finish(struct config_loader *l, const char *path, size_t before)
 {
 	struct br_config *cfg;
 	json_t *channels;
 	char *msg;
 
 	for (size_t i = 0; i < N_KEYS; i++) {
-		struct val *v = &l->v[i];
+		struct config_val *v = &l->v[i];
 		if ((msg = br_config_check(keys[i].name, v->s, &v->n)) == NULL)
 			continue;
 		br_problems_add(l->pr, "%s: %s", v->origin ? v->origin :
@@ -516,26 +408,12 @@ finish(struct loader *l, const char *path, size_t before)
 	return cfg;
 }
 
-/* CONTRACT 1: -c, else $TWITCH2MQTT_CONFIG, else ./twitch2mqtt.json if it
- * is there, else no file at all. */
-static const char *
-resolve_path(const char *path, char *const *envp)
-{
-	const char *env = br_env_get(envp, BR_ENV_PREFIX "CONFIG");
-
-	if (path != NULL)
-		return path;
-	if (env != NULL && *env != '\0')
-		return env;
-	return access("twitch2mqtt.json", F_OK) == 0 ? "twitch2mqtt.json" : NULL;
-}
-
 struct br_config *
 br_config_load(const char *path, char *const *envp,
     struct br_problems *problems)
 {
 	struct br_problems local = { NULL, 0 };
-	struct loader l = { .pr = problems ? problems : &local };
+	struct config_loader l = { .pr = problems ? problems : &local };
 	size_t before = l.pr->n;
 	struct br_config *cfg;
 
@@ -546,9 +424,9 @@ br_config_load(const char *path, char *const *envp,
 	l.names[N_KEYS] = "channels";
 	l.channels = json_array();
 	l.channels_origin = br_xstrdup("channels");
-	path = resolve_path(path, envp);
+	path = config_resolve_path(path, envp);
 	if (path != NULL)
-		load_file(&l, path);
+		config_load_file(&l, path);
 	load_env(&l, envp);
 	cfg = finish(&l, path, before);
 	for (size_t i = 0; i < N_KEYS; i++) {

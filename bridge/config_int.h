@@ -1,7 +1,8 @@
 /*
  * Private to the configuration module: config.c merges and owns the
- * result, config_env.c reads the environment, config_check.c judges
- * single values. Split so that each stays a readable size.
+ * result, config_file.c reads the file, config_env.c reads the
+ * environment, config_check.c judges single values. Split so that each
+ * stays a readable size.
  */
 #ifndef BR_CONFIG_INT_H
 #define BR_CONFIG_INT_H
@@ -43,5 +44,45 @@ char *br_config_check(const char *key, const char *text, long long *num);
 
 /* url without any user:password@ part, as a new string. */
 char *br_url_redact(const char *url);
+
+/* ---- loading: config.c and config_file.c ---- */
+
+/* The entries of config.c's key table, which checks it at compile time. */
+#define CONFIG_N_KEYS 31
+
+/* A value while loading: text for K_STR and K_LEVEL, else a number, and
+ * the key or variable it came from (NULL: the default). */
+struct config_val {
+	char *s;
+	long long n;
+	char *origin;
+};
+
+struct config_loader {
+	struct config_val v[CONFIG_N_KEYS];
+	/* the key names, "channels", NULL */
+	const char *names[CONFIG_N_KEYS + 2];
+	json_t *channels;
+	char *channels_origin;
+	struct br_problems *pr;
+};
+
+/* config.c: the index of key name ("mqtt.qos") in the table, or -1. */
+int config_find_key(const char *name);
+/* Value i from JSON, or the channels from an array; origin is what a
+ * problem names (the key, or the variable). */
+void config_set_json(struct config_loader *l, size_t i, json_t *j,
+                     const char *origin);
+void config_set_channels(struct config_loader *l, json_t *j,
+                         const char *origin);
+
+/* config_file.c */
+/* The file to read: -c, else $TWITCH2MQTT_CONFIG, else
+ * ./twitch2mqtt.json when there is one; NULL for none. */
+const char *config_resolve_path(const char *path, char *const *envp);
+void config_load_file(struct config_loader *l, const char *path);
+/* Cuts jansson's error text before the input it quotes (a secret,
+ * maybe). */
+void config_cut_near(char *text);
 
 #endif

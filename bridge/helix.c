@@ -375,12 +375,6 @@ on_wake(void *ctx, void *unused)
 		h->freed = NULL;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
-}
-
 struct br_helix *
 br_helix_new(struct br_loop *loop, const struct br_helix_options *opts)
 {
@@ -390,7 +384,7 @@ br_helix_new(struct br_loop *loop, const struct br_helix_options *opts)
 	h->api_url = br_xstrdup(opts->api_url ? opts->api_url : "");
 	h->auth_url = br_xstrdup(opts->auth_url ? opts->auth_url : "");
 	h->client_id = br_xstrdup(opts->client_id ? opts->client_id : "");
-	h->ca_file = dup_or_null(opts->ca_file);
+	h->ca_file = br_xstrdup_nonempty(opts->ca_file);
 	h->queue_tail = &h->queue;
 	h->done_tail = &h->done;
 	atomic_init(&h->stopping, false);

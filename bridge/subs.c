@@ -78,12 +78,6 @@ br_subs_find(struct br_subs *subs, const char *transport, const char *login,
 	return NULL;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
-}
-
 struct br_sub *
 br_subs_add(struct br_subs *subs, const char *transport, const char *id,
     const char *login, const char *name)
@@ -91,9 +85,9 @@ br_subs_add(struct br_subs *subs, const char *transport, const char *id,
 	struct br_sub *sub = br_xcalloc(1, sizeof *sub);
 
 	sub->transport = br_xstrdup(transport);
-	sub->id = dup_or_null(id);
-	sub->login = dup_or_null(login);
-	sub->name = dup_or_null(name);
+	sub->id = br_xstrdup_nonempty(id);
+	sub->login = br_xstrdup_nonempty(login);
+	sub->name = br_xstrdup_nonempty(name);
 	sub->events = json_object();
 	if (subs->n == subs->cap) {
 		subs->cap = subs->cap ? subs->cap * 2 : 8;
@@ -135,7 +129,7 @@ br_sub_set_token(struct br_sub *sub, const char *token)
 	if (sub->token != NULL)
 		explicit_bzero(sub->token, strlen(sub->token));
 	free(sub->token);
-	sub->token = dup_or_null(token);
+	sub->token = br_xstrdup_nonempty(token);
 }
 
 static json_t *
@@ -228,8 +222,8 @@ load_one(struct br_subs *subs, json_t *o)
 		if (json_is_string(st))
 			br_sub_set_status(sub, ev, json_string_value(st));
 	br_sub_set_token(sub, json_string_value(json_object_get(o, "token")));
-	sub->moderator_id = dup_or_null(json_string_value(json_object_get(o,
-	    "moderator_id")));
+	sub->moderator_id = br_xstrdup_nonempty(json_string_value(
+	    json_object_get(o, "moderator_id")));
 	return 0;
 }
 

@@ -66,6 +66,12 @@ br_xstrndup(const char *s, size_t n)
 }
 
 char *
+br_xstrdup_nonempty(const char *s)
+{
+	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
+}
+
+char *
 br_xasprintf(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,6 +1,6 @@
 /*
- * Private to the webhook sources: whsrc.c (the HTTP endpoint and EventSub
- * webhook subscriptions) and websub.c (the legacy hub).
+ * Private to the webhook sources: whsrc_endpoint.c (the HTTP endpoint),
+ * whsrc.c (EventSub webhook subscriptions) and websub.c (the legacy hub).
  */
 #ifndef BR_WHSRC_INT_H
 #define BR_WHSRC_INT_H
@@ -34,9 +34,17 @@ struct br_whsrc {
 	struct br_timer renew;          /* WebSub leases */
 };
 
+/* whsrc_endpoint.c */
+void whsrc_reject(struct br_whsrc *w, const char *reason);
+/* The http route for webhook.path (POST and GET); ctx is the whsrc. */
+void whsrc_on_request(void *ctx, const struct br_http_request *req,
+                      struct br_http_response *res);
+
 /* whsrc.c */
 const char *whsrc_missing(struct br_whsrc *w, bool websub);
-void whsrc_reject(struct br_whsrc *w, const char *reason);
+/* A verified EventSub challenge or revocation on the endpoint. */
+void whsrc_on_challenge(struct br_whsrc *w, json_t *body);
+void whsrc_on_revocation(struct br_whsrc *w, json_t *body);
 /* Both transports: resolve the channel with the app token, make the
  * wants, then next(w) to create them. */
 const char *whsrc_begin(struct br_whsrc *w, struct br_wants *ws, bool websub,

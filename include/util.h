@@ -16,6 +16,9 @@ void *br_xcalloc(size_t n, size_t size);
 void *br_xrealloc(void *p, size_t n);
 char *br_xstrdup(const char *s);
 char *br_xstrndup(const char *s, size_t n);
+/* A copy of s, or NULL when s is NULL or empty: an empty option in the
+ * configuration means "not set". */
+char *br_xstrdup_nonempty(const char *s);
 char *br_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int64_t br_now_ms(void);        /* CLOCK_REALTIME, milliseconds */

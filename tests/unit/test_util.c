@@ -1,7 +1,7 @@
 /*
  * util.c's socket helpers: the port of a broker URL, the sockets
  * connected to a port (paho.mqtt.c's, which it keeps to itself), and
- * TCP_NODELAY.
+ * TCP_NODELAY; and br_xstrdup_nonempty, whose "" is NULL.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,12 +9,24 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "util.h"
+
+static void
+test_xstrdup_nonempty(void **state)
+{
+	char *s = br_xstrdup_nonempty("abc");
+
+	assert_string_equal(s, "abc");
+	free(s);
+	assert_null(br_xstrdup_nonempty(""));
+	assert_null(br_xstrdup_nonempty(NULL));
+}
 
 static void
 test_url_port(void **state)
@@ -103,6 +115,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xstrdup_nonempty),
 		cmocka_unit_test(test_url_port),
 		cmocka_unit_test(test_nodelay),
 	};
