@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "eventsub.h"
+#include "shared_path.h"
 #include "util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -38,16 +39,6 @@
 	"'user_name':'Spammy_User'"
 
 /* Helpers. */
-
-static char *
-shared_path(const char *rel)
-{
-	const char *root = getenv("BR_SOURCE_DIR");
-
-	if (root == NULL)
-		fail_msg("BR_SOURCE_DIR is not set; run the test with ctest");
-	return br_xasprintf("%s/../shared/%s", root, rel);
-}
 
 static json_t *
 load_json(const char *rel)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "shared_path.h"
 #include "util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -170,16 +171,6 @@ add_seed(const char *s, size_t len)
 	memcpy(seeds[n_seeds], s, len);
 	seeds[n_seeds][len] = '\0';
 	n_seeds++;
-}
-
-static char *
-shared_path(const char *rel)
-{
-	const char *root = getenv("BR_SOURCE_DIR");
-
-	if (root == NULL)
-		fail_msg("BR_SOURCE_DIR is not set; run the test with ctest");
-	return br_xasprintf("%s/../shared/%s", root, rel);
 }
 
 static char *
