@@ -590,7 +590,7 @@ br_esws_free(struct br_esws *es)
 			c->es = NULL;
 			c->sess = NULL;
 			br_timer_stop(&c->watchdog);
-			br_timer_stop(&c->resume);
+			br_wsrx_stop(&c->rx);
 		}
 	}
 	br_wants_free(es->wants);

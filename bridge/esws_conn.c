@@ -3,11 +3,8 @@
  * messages, answer pings (lws does), never send a frame, and treat a
  * session silent for keepalive + 5 s as dead.
  *
- * Backpressure: when the broker is connected but slower than Twitch, we
- * stop reading the socket (lws_rx_flow_control) once the bus is
- * backlogged and read on once it drained, rather than hold ever more
- * events or refuse them; the messages wait in the socket meanwhile, and
- * the session is not judged by its silence while we are not listening.
+ * Messages and backpressure come from wsrx.h; the session is not
+ * judged by its silence while we are not listening.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +25,7 @@ static void
 conn_free(struct esws_conn *c)
 {
 	br_timer_stop(&c->watchdog);
-	br_timer_stop(&c->resume);
-	free(c->buf);
+	br_wsrx_free(&c->rx);
 	free(c->session_id);
 	free(c);
 }
@@ -70,31 +66,23 @@ arm_watchdog(struct esws_conn *c)
 }
 
 static void
-resume_poll(void *arg)
+rx_paused(void *arg)
 {
 	struct esws_conn *c = arg;
-
-	if (!c->paused || c->wsi == NULL || c->dropping)
-		return;
-	if (c->es != NULL && !br_bus_drained(c->es->bus)) {
-		br_timer_start(&c->resume, ESWS_RESUME_POLL_MS);
-		return;
-	}
-	c->paused = false;
-	arm_watchdog(c);
-	lws_rx_flow_control(c->wsi, 1);
-}
-
-/* Stops reading until the bus drained: whatever lws already read waits
- * in its buffer, the rest in the socket. */
-static void
-pause_reading(struct esws_conn *c)
-{
-	c->paused = true;
 	br_timer_stop(&c->watchdog);
-	lws_rx_flow_control(c->wsi, 0);
-	br_timer_start(&c->resume, ESWS_RESUME_POLL_MS);
 }
+
+static void
+rx_resumed(void *arg)
+{
+	arm_watchdog(arg);
+}
+
+static void handle_message(void *arg, const char *buf, size_t len);
+
+static const struct br_wsrx_hooks rx_hooks = {
+	handle_message, rx_paused, rx_resumed,
+};
 
 void
 esws_drop(struct esws_conn *c, const char *why)
@@ -105,7 +93,7 @@ esws_drop(struct esws_conn *c, const char *why)
 	    c->session_id ? c->session_id : "-", why);
 	c->dropping = true;
 	br_timer_stop(&c->watchdog);
-	br_timer_stop(&c->resume);
+	br_wsrx_stop(&c->rx);
 	/* No close frame: Twitch expects nothing from us, and the socket
 	 * goes at once rather than after a close handshake. */
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -128,8 +116,9 @@ esws_connecting(const struct esws_session *s)
 }
 
 static void
-handle_message(struct esws_conn *c, const char *buf, size_t len)
+handle_message(void *arg, const char *buf, size_t len)
 {
+	struct esws_conn *c = arg;
 	struct br_es_frame f;
 	char err[256];
 
@@ -151,58 +140,6 @@ handle_message(struct esws_conn *c, const char *buf, size_t len)
 		esws_on_frame(c->es, c, &f);
 	}
 	br_es_frame_release(&f);
-}
-
-/* Pauses reading while the bus is backlogged (see the top). */
-static void
-check_backlog(struct esws_conn *c)
-{
-	if (c->es != NULL && !c->dropping && c->wsi != NULL &&
-	    br_bus_backlogged(c->es->bus))
-		pause_reading(c);
-}
-
-static void
-on_receive(struct esws_conn *c, struct lws *wsi, const void *in, size_t len)
-{
-	/* A whole message in one piece (Twitch's are small, and lws hands
-	 * up to the protocol's rx_buffer_size at once): parsed where lws
-	 * holds it, without a copy. */
-	if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
-	    !lws_remaining_packet_payload(wsi) && len <= ESWS_FRAME_MAX) {
-		c->len = 0;
-		c->oversize = false;
-		handle_message(c, in, len);
-		check_backlog(c);
-		return;
-	}
-	if (lws_is_first_fragment(wsi)) {
-		c->len = 0;
-		c->oversize = false;
-	}
-	if (!c->oversize && c->len + len > ESWS_FRAME_MAX) {
-		log_warn("esws: a message over %d bytes; skipping it",
-		    ESWS_FRAME_MAX);
-		br_metrics_add(c->es->metrics, "twitch2mqtt_events_dropped_total",
-		    1, "reason", "oversize", NULL);
-		c->oversize = true;
-	}
-	if (!c->oversize) {
-		c->buf = br_xrealloc(c->buf, c->len + len + 1);
-		memcpy(c->buf + c->len, in, len);
-		c->len += len;
-		c->buf[c->len] = '\0';
-	}
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-		return;
-	if (!c->oversize)
-		handle_message(c, c->buf, c->len);
-	c->len = 0;
-	if (c->buf != NULL && c->len == 0) {
-		free(c->buf);        /* keep idle memory small */
-		c->buf = NULL;
-	}
-	check_backlog(c);
 }
 
 static void
@@ -242,7 +179,7 @@ esws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (c != NULL && c->es != NULL && !c->dropping)
-			on_receive(c, wsi, in, len);
+			br_wsrx_receive(&c->rx, wsi, in, len);
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (c != NULL && len >= 2) {
@@ -301,7 +238,8 @@ esws_connect(struct esws_session *s, const char *url, bool migration)
 	c->sess = s;
 	c->migration = migration;
 	br_timer_init(&c->watchdog, es->loop, watchdog_fired, c);
-	br_timer_init(&c->resume, es->loop, resume_poll, c);
+	br_wsrx_init(&c->rx, es->loop, es->bus, es->metrics, "esws",
+	    ESWS_FRAME_MAX, &rx_hooks, c);
 	if (lws_parse_uri(copy, &prot, &ads, &port, &p) != 0) {
 		log_error("esws: cannot parse the EventSub URL");
 		goto fail;

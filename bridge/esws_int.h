@@ -11,11 +11,11 @@
 #include "esws.h"
 #include "eventsub.h"
 #include "wants.h"
+#include "wsrx.h"
 
 #define ESWS_SOURCE "eventsub-websocket"
 #define ESWS_FRAME_MAX (1024 * 1024)
 #define ESWS_GRACE_S 5
-#define ESWS_RESUME_POLL_MS 1
 
 struct esws_session;
 
@@ -24,14 +24,10 @@ struct esws_conn {
 	struct esws_session *sess;
 	struct esws_conn *next;
 	struct lws *wsi;
-	char *buf;              /* a message being reassembled */
-	size_t len;
-	bool oversize;
+	struct br_wsrx rx;      /* whole messages, backpressure */
 	char *session_id;
 	long keepalive_s;
 	struct br_timer watchdog;
-	struct br_timer resume;         /* polls the bus while paused */
-	bool paused;                    /* not reading: the bus is backlogged */
 	bool welcomed, migration, dropping;
 	bool in_connect, gone_early;
 	bool superseded;        /* replaced: its end is no news */

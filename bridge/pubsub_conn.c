@@ -4,11 +4,9 @@
  * writable), reassemble what Twitch sends, and watch the PONG. What the
  * frames mean is pubsub_pool.c's business.
  *
- * Backpressure, as on the EventSub WebSocket: while the broker is
- * connected but behind, we stop reading (lws_rx_flow_control) and read on
- * once the bus drained; the frames wait in the socket. A PONG or a
- * RESPONSE may wait there too, so a deadline that passes meanwhile is
- * set afresh once we read again.
+ * Whole frames and backpressure come from wsrx.h. While we do not read,
+ * a PONG or a RESPONSE may wait in the socket too, so a deadline that
+ * passes meanwhile is set afresh once we read again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,13 +36,12 @@ conn_free(struct ps_conn *c)
 	br_timer_stop(&c->ping);
 	br_timer_stop(&c->pong);
 	br_timer_stop(&c->resp);
-	br_timer_stop(&c->resume);
+	br_wsrx_free(&c->rx);
 	while (c->out != NULL) {
 		struct ps_out *o = c->out;
 		c->out = o->next;
 		out_free(o);
 	}
-	free(c->buf);
 	free(c);
 }
 
@@ -72,7 +69,7 @@ stop_timers(struct ps_conn *c)
 	br_timer_stop(&c->ping);
 	br_timer_stop(&c->pong);
 	br_timer_stop(&c->resp);
-	br_timer_stop(&c->resume);
+	br_wsrx_stop(&c->rx);
 }
 
 void
@@ -124,7 +121,7 @@ pong_missed(void *arg)
 {
 	struct ps_conn *c = arg;
 
-	if (c->paused) {
+	if (br_wsrx_paused(&c->rx)) {
 		c->pong_owed = true;
 		return;
 	}
@@ -163,51 +160,32 @@ resp_due(void *arg)
 {
 	struct ps_conn *c = arg;
 
-	if (c->paused) {
+	if (br_wsrx_paused(&c->rx)) {
 		c->resp_owed = true;
 		return;
 	}
 	ps_response_timeout(c->ps, c);
 }
 
-/* ---- backpressure (see the top) ---- */
-
+/* Reading again (see the top). */
 static void
-resume_poll(void *arg)
+rx_resumed(void *arg)
 {
 	struct ps_conn *c = arg;
 
-	if (!c->paused || c->wsi == NULL || c->dropping || c->ps == NULL)
-		return;
-	if (!br_bus_drained(c->ps->bus)) {
-		br_timer_start(&c->resume, PS_RESUME_POLL_MS);
-		return;
-	}
-	c->paused = false;
 	if (c->pong_owed)
 		br_timer_start(&c->pong, c->ps->pong_ms);
 	if (c->resp_owed)
 		br_timer_start(&c->resp, c->ps->response_ms);
 	c->pong_owed = c->resp_owed = false;
-	lws_rx_flow_control(c->wsi, 1);
-}
-
-static void
-check_backlog(struct ps_conn *c)
-{
-	if (c->ps == NULL || c->dropping || c->wsi == NULL || c->paused ||
-	    !br_bus_backlogged(c->ps->bus))
-		return;
-	c->paused = true;
-	lws_rx_flow_control(c->wsi, 0);
-	br_timer_start(&c->resume, PS_RESUME_POLL_MS);
 }
 
 /* ---- receiving ---- */
 
 static void
-handle_message(struct ps_conn *c, const char *buf, size_t len)
+handle_message(void *arg, const char *buf, size_t len)
 {
+	struct ps_conn *c = arg;
 	struct br_pubsub *ps = c->ps;
 	struct br_ps_frame f;
 	char err[256];
@@ -239,60 +217,9 @@ handle_message(struct ps_conn *c, const char *buf, size_t len)
 	br_ps_frame_release(&f);
 }
 
-/* The buffer stays between frames (no malloc per event under load)
- * unless a big one made it big. */
-static void
-append(struct ps_conn *c, const void *in, size_t len)
-{
-	if (c->len + len + 1 > c->cap) {
-		size_t cap = c->cap ? c->cap : 4096;
-		while (cap < c->len + len + 1)
-			cap *= 2;
-		c->buf = br_xrealloc(c->buf, cap);
-		c->cap = cap;
-	}
-	memcpy(c->buf + c->len, in, len);
-	c->len += len;
-	c->buf[c->len] = '\0';
-}
-
-static void
-on_receive(struct ps_conn *c, struct lws *wsi, const void *in, size_t len)
-{
-	/* A whole frame in one piece: parsed where lws holds it. */
-	if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
-	    !lws_remaining_packet_payload(wsi) && len <= PS_FRAME_MAX) {
-		c->len = 0;
-		c->oversize = false;
-		handle_message(c, in, len);
-		check_backlog(c);
-		return;
-	}
-	if (lws_is_first_fragment(wsi)) {
-		c->len = 0;
-		c->oversize = false;
-	}
-	if (!c->oversize && c->len + len > PS_FRAME_MAX) {
-		log_warn("pubsub: a frame over %d bytes; skipping it",
-		    PS_FRAME_MAX);
-		br_metrics_add(c->ps->metrics, "twitch2mqtt_events_dropped_total",
-		    1, "reason", "oversize", NULL);
-		c->oversize = true;
-	}
-	if (!c->oversize)
-		append(c, in, len);
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-		return;
-	if (!c->oversize)
-		handle_message(c, c->buf, c->len);
-	c->len = 0;
-	if (c->cap > 65536) {
-		free(c->buf);
-		c->buf = NULL;
-		c->cap = 0;
-	}
-	check_backlog(c);
-}
+static const struct br_wsrx_hooks rx_hooks = {
+	handle_message, NULL, rx_resumed,
+};
 
 static void
 on_gone(struct ps_conn *c, const char *why)
@@ -338,7 +265,7 @@ ps_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (c->ps != NULL && !c->dropping)
-			on_receive(c, wsi, in, len);
+			br_wsrx_receive(&c->rx, wsi, in, len);
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		on_gone(c, in ? (const char *)in : "connect failed");
@@ -408,7 +335,8 @@ ps_connect(struct br_pubsub *ps, struct ps_conn *replaces)
 	br_timer_init(&c->ping, ps->loop, ping_due, c);
 	br_timer_init(&c->pong, ps->loop, pong_missed, c);
 	br_timer_init(&c->resp, ps->loop, resp_due, c);
-	br_timer_init(&c->resume, ps->loop, resume_poll, c);
+	br_wsrx_init(&c->rx, ps->loop, ps->bus, ps->metrics, "pubsub",
+	    PS_FRAME_MAX, &rx_hooks, c);
 	c->next = ps->conns;
 	ps->conns = c;
 	if (lws_parse_uri(copy, &prot, &ads, &port, &p) != 0) {

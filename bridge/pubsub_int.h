@@ -12,6 +12,7 @@
 #include "eventsub_int.h"
 #include "pubsub.h"
 #include "wants.h"
+#include "wsrx.h"
 
 /* ---- the normalizer ---- */
 
@@ -38,7 +39,6 @@ int br_ps_map_moderation(struct br_event *ev, json_t *doc,
 #define PS_TOPICS_MAX 50        /* per connection (Twitch's limit) */
 #define PS_CONNS_MAX 10         /* per client IP (Twitch's limit) */
 #define PS_FRAME_MAX (1024 * 1024)
-#define PS_RESUME_POLL_MS 1
 
 enum ps_tstate {
 	PT_NEW,         /* to be LISTENed on its connection */
@@ -75,13 +75,9 @@ struct ps_conn {
 	struct ps_conn *next;
 	struct lws *wsi;
 	unsigned serial;        /* names it in the log */
-	char *buf;              /* a message being reassembled */
-	size_t len, cap;
-	bool oversize;
+	struct br_wsrx rx;      /* whole frames, backpressure */
 	struct ps_out *out, **out_tail;
 	struct br_timer ping, pong, resp;
-	struct br_timer resume;         /* polls the bus while paused */
-	bool paused;                    /* not reading: the bus is backlogged */
 	bool pong_owed, resp_owed;      /* their deadlines wait for reading */
 	bool open, dropping, in_connect, gone_early;
 	bool superseded;        /* replaced after RECONNECT: no news */
