@@ -62,8 +62,7 @@ br_tokens_fingerprint(const char *access_token, const char *refresh_token)
 static char *
 string_member(json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
+	return br_xstrdup_nonempty(json_string_value(json_object_get(o, key)));
 }
 
 static int64_t

@@ -54,7 +54,7 @@ struct bridge {
 	struct br_source sources[BR_MAX_SOURCES];
 	size_t n_sources;
 	struct br_http *http;
-	struct br_disc_pub *disc;       /* NULL: homeassistant.discovery off */
+	struct br_disc_pub *disc;       /* off: only clears earlier configs */
 	struct br_timer tick;
 	json_t *availability;   /* login -> last published availability */
 	char *request_prefix;   /* "<base>/bridge/request/" */

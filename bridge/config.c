@@ -282,7 +282,7 @@ env_channels(struct config_loader *l, char *s, const char *var)
 	if (*s != '[' && *s != '{') {
 		a = parse_channel_list(s);
 	} else if ((a = json_loads(s, JSON_REJECT_DUPLICATES, &err)) == NULL) {
-		config_cut_near(err.text);
+		br_json_error_cut(err.text);
 		br_problems_add(l->pr, "%s: not valid JSON (column %d: %s); give "
 		    "JSON or a list like cool_streamer,other:bits+raid", var,
 		    err.column, err.text);

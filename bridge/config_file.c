@@ -17,16 +17,6 @@
 
 #define FILE_MAX (1024 * 1024)
 
-/* jansson quotes the input "near" an error, which may be a secret. */
-void
-config_cut_near(char *text)
-{
-	char *near = strstr(text, " near ");
-
-	if (near != NULL)
-		*near = '\0';
-}
-
 static void
 load_section(struct config_loader *l, const char *path, const char *sect,
     json_t *obj)
@@ -85,7 +75,7 @@ config_load_file(struct config_loader *l, const char *path)
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	free(buf);
 	if (root == NULL) {
-		config_cut_near(err.text);
+		br_json_error_cut(err.text);
 		br_problems_add(l->pr, "%s: line %d, column %d: %s", path,
 		    err.line, err.column, err.text);
 		return;

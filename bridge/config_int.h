@@ -81,8 +81,5 @@ void config_set_channels(struct config_loader *l, json_t *j,
  * ./twitch2mqtt.json when there is one; NULL for none. */
 const char *config_resolve_path(const char *path, char *const *envp);
 void config_load_file(struct config_loader *l, const char *path);
-/* Cuts jansson's error text before the input it quotes (a secret,
- * maybe). */
-void config_cut_near(char *text);
 
 #endif

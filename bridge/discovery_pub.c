@@ -322,11 +322,9 @@ br_disc_pub_sync(struct br_disc_pub *p, bool all)
 	json_object_foreach(want, topic, cfg) {
 		char *text = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		old = json_object_get(p->published, topic);
-		if (all || old == NULL || strcmp(json_string_value(old), text)) {
+		if (all || old == NULL || strcmp(json_string_value(old), text))
 			publish(p, topic, text);
-			changed |= old == NULL || strcmp(json_string_value(old),
-			    text) != 0;
-		}
+		changed |= old == NULL;     /* the file lists topics only */
 		json_object_set_new(now, topic, json_string(text));
 		free(text);
 	}

@@ -33,7 +33,6 @@ struct conn {
 	char *in;
 	size_t in_len;
 	bool too_big;
-	bool head_sent;         /* of the answer being written */
 	bool answered;          /* this request's answer is out */
 	struct br_http_response res;
 	size_t out_off;
@@ -73,7 +72,6 @@ find_route(struct br_http *h, const char *method, const char *path,
 static int
 start_reply(struct conn *c)
 {
-	c->head_sent = false;
 	c->out_off = 0;
 	lws_callback_on_writable(c->wsi);
 	return 0;
@@ -95,14 +93,15 @@ write_head(struct conn *c)
 		return -1;
 	if (lws_finalize_write_http_header(c->wsi, start, &p, end))
 		return -1;
-	c->head_sent = true;
 	return 0;
 }
 
 static int
 write_body(struct conn *c)
 {
-	if (!c->head_sent && write_head(c))
+	/* The head goes with the first chunk, which is never empty unless
+	 * it is the whole (empty) answer. */
+	if (c->out_off == 0 && write_head(c))
 		return -1;
 	size_t left = c->res.len - c->out_off, chunk = left > 16384 ? 16384 : left;
 	unsigned char *buf = br_xmalloc(LWS_PRE + chunk + 1);
@@ -135,7 +134,6 @@ conn_reset(struct conn *c)
 	c->res.body = NULL;
 	c->in_len = c->out_off = 0;
 	c->too_big = false;
-	c->head_sent = false;
 	c->answered = false;
 	c->route = NULL;
 }

@@ -283,13 +283,6 @@ deadline_fired(void *arg)
 
 /* ---- the channel, from Helix when only one of id and login is known ---- */
 
-static const char *
-field_or(json_t *o, const char *key, const char *fallback)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v != NULL && *v != '\0' ? v : fallback;
-}
-
 struct lookup {
 	struct br_pubsub *ps;
 	struct br_wants_req *req;
@@ -317,52 +310,23 @@ expand(struct br_pubsub *ps, struct br_wants_req *r)
 }
 
 static void
-set_channel(struct br_sub *sub, json_t *u, const char *who)
-{
-	char *id = br_xstrdup(field_or(u, "id", ""));
-	char *login = br_xstrdup(field_or(u, "login", who));
-	char *name = br_xstrdup(field_or(u, "display_name", login));
-
-	free(sub->id);
-	free(sub->login);
-	free(sub->name);
-	sub->id = id;
-	sub->login = login;
-	sub->name = name;
-}
-
-static void
 resolved(void *arg, const struct br_helix_response *res)
 {
 	struct lookup *l = arg;
 	struct br_pubsub *ps = l->ps;
 	struct br_wants_req *r = l->req;
-	struct br_sub *sub = br_wants_req_sub(r);
-	json_t *u = json_array_get(json_object_get(res->json, "data"), 0);
-	char who[64], msg[512];
+	char msg[512];
 
-	snprintf(who, sizeof who, "%s", sub->login ? sub->login : sub->id);
-	if (res->status == 401 && sub->token == NULL &&
+	if (res->status == 401 && br_wants_req_sub(r)->token == NULL &&
 	    !br_wants_req_retried(r)) {
 		br_auth_refresh(ps->auth, lookup_again, l);
 		return;
 	}
 	free(l);
-	if (res->status != 200) {
-		snprintf(msg, sizeof msg, "could not look up channel '%s': "
-		    "Twitch answered %ld (%s)", who, res->status,
-		    br_helix_message(res));
+	if (br_wants_adopt_user(r, res, msg, sizeof msg) < 0)
 		br_wants_finish(ps->wants, r, msg);
-		return;
-	}
-	if (!json_is_object(u)) {
-		snprintf(msg, sizeof msg, "unknown channel '%s': Twitch has no "
-		    "user by that %s", who, sub->login ? "login" : "id");
-		br_wants_finish(ps->wants, r, msg);
-		return;
-	}
-	set_channel(sub, u, who);
-	expand(ps, r);
+	else
+		expand(ps, r);
 }
 
 static void
@@ -474,7 +438,6 @@ br_pubsub_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	ps->ping_ms = opts->ping_ms > 0 ? opts->ping_ms : 240000;
 	ps->pong_ms = opts->pong_ms > 0 ? opts->pong_ms : 10000;
 	ps->response_ms = opts->response_ms > 0 ? opts->response_ms : 10000;
-	ps->rng = br_random64() | 1;
 	ps->wants = br_wants_new(subs, "pubsub", hooks, ps_specs);
 	/* 1 s doubling with jitter, capped at 30 s: never hours. */
 	br_backoff_init(&ps->backoff, 1000, 30000, br_random64());

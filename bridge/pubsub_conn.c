@@ -145,14 +145,10 @@ ping_due(void *arg)
 void
 ps_arm_ping(struct ps_conn *c)
 {
-	struct br_pubsub *ps = c->ps;
-	long base = ps->ping_ms;
+	long base = c->ps->ping_ms;
 
-	ps->rng ^= ps->rng << 13;
-	ps->rng ^= ps->rng >> 7;
-	ps->rng ^= ps->rng << 17;
-	br_timer_start(&c->ping, base - (long)(ps->rng % (uint64_t)(base / 5 +
-	    1)));
+	br_timer_start(&c->ping, base - (long)(br_random64() %
+	    (uint64_t)(base / 5 + 1)));
 }
 
 static void

@@ -29,6 +29,10 @@ struct br_ps_ctx {
 
 const char *br_ps_id(json_t *obj, const char *key, char *buf, size_t size);
 json_t *br_ps_person(const char *id, const char *login, const char *name);
+/* The event's time from a PubSub timestamp, when there is a valid one. */
+void br_ps_set_time(struct br_event *ev, const char *when);
+/* s in lower case (ASCII), cut to size. */
+void br_ps_lower(const char *s, char *buf, size_t size);
 
 /* pubsub_mod.c */
 int br_ps_map_moderation(struct br_event *ev, json_t *doc,
@@ -104,7 +108,6 @@ struct br_pubsub {
 	struct br_timer retry, deadline, server_retry;
 	bool stopped, refreshing;
 	unsigned reconnects, conn_serial;
-	uint64_t rng;
 };
 
 /* pubsub_conn.c */

@@ -112,16 +112,11 @@ fields(struct br_event *ev, json_t *d, const struct who *w, json_t *reason,
 static void
 action_name(const char *s, char *buf, size_t size)
 {
-	size_t i = 0;
-
 	if (s != NULL && strncmp(s, "delete_", 7) == 0 &&
-	    strstr(s, "_term") != NULL) {
+	    strstr(s, "_term") != NULL)
 		snprintf(buf, size, "remove_%s", s + 7);
-		return;
-	}
-	for (; s != NULL && s[i] != '\0' && i + 1 < size; i++)
-		buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-	buf[i] = '\0';
+	else
+		br_ps_lower(s, buf, size);
 }
 
 static const struct {
@@ -137,18 +132,6 @@ static const struct {
 	{ "deny_unban_request", NULL, &by_unban },
 	{ "channel_terms_action", NULL, &by_requester },
 };
-
-static void
-set_time(struct br_event *ev, json_t *d)
-{
-	const char *when = br_es_str(d, "created_at");
-	int64_t ms;
-
-	if (when == NULL)
-		when = br_es_str(d, "updated_at");
-	if (when != NULL && br_parse_time(when, &ms) == 0)
-		br_event_set_time_ms(ev, ms);
-}
 
 int
 br_ps_map_moderation(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
@@ -181,7 +164,8 @@ br_ps_map_moderation(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 		action = kind != NULL ? kind : "unknown";
 	action_name(action, name, sizeof name);
 	br_event_set_event_type(ev, name);
-	set_time(ev, d);
+	br_ps_set_time(ev, br_es_str(d, "created_at") != NULL ?
+	    br_es_str(d, "created_at") : br_es_str(d, "updated_at"));
 	from_args(name, args, &reason, &duration);
 	if (w == &by_unban && json_is_null(reason)) {
 		json_decref(reason);

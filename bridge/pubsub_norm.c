@@ -181,8 +181,8 @@ br_ps_person(const char *id, const char *login, const char *name)
 	return br_user_json(id, login, name != NULL ? name : login);
 }
 
-static void
-set_time(struct br_event *ev, const char *when)
+void
+br_ps_set_time(struct br_event *ev, const char *when)
 {
 	int64_t ms;
 
@@ -205,7 +205,7 @@ map_bits(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 	    NULL);
 
 	c->id = br_es_str(doc, "message_id");
-	set_time(ev, br_es_str(d, "time"));
+	br_ps_set_time(ev, br_es_str(d, "time"));
 	if (c->ch_login == NULL)
 		c->ch_login = br_es_str(d, "channel_name");
 	if (!anon)
@@ -232,7 +232,7 @@ map_bits(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 static int
 map_bits_badge(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 {
-	set_time(ev, br_es_str(doc, "time"));
+	br_ps_set_time(ev, br_es_str(doc, "time"));
 	if (c->ch_login == NULL)
 		c->ch_login = br_es_str(doc, "channel_name");
 	br_es_add(ev, "user", br_ps_person(br_es_str(doc, "user_id"),
@@ -244,10 +244,10 @@ map_bits_badge(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 
 /* ---- channel points ---- */
 
-/* EventSub's statuses are lower case (unfulfilled, fulfilled,
- * canceled); PubSub's upper case ones are written the same way. */
-static void
-lower(const char *s, char *buf, size_t size)
+/* EventSub's statuses and actions are lower case; PubSub's upper case
+ * ones are written the same way. */
+void
+br_ps_lower(const char *s, char *buf, size_t size)
 {
 	size_t i = 0;
 
@@ -272,7 +272,7 @@ map_points(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 	update = strcmp(kind, "redemption-status-update") == 0;
 	if (!update && strcmp(kind, "reward-redeemed") != 0)
 		return 1;
-	lower(br_es_str(r, "status"), status, sizeof status);
+	br_ps_lower(br_es_str(r, "status"), status, sizeof status);
 	if (update) {
 		/* The redemption id is the redeem's own: the update needs
 		 * one of its own, or dedupe would drop it. */
@@ -281,12 +281,12 @@ map_points(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 		    status : "unknown");
 		c->id = br_es_str(r, "id") ? c->idbuf : NULL;
 		br_event_set_event_type(ev, *status ? status : "unknown");
-		set_time(ev, br_es_str(d, "timestamp"));
+		br_ps_set_time(ev, br_es_str(d, "timestamp"));
 	} else {
 		c->id = br_es_str(r, "id");
 		br_slug(br_es_str(rw, "title"), slug, sizeof slug);
 		br_event_set_event_type(ev, slug);
-		set_time(ev, br_es_str(r, "redeemed_at"));
+		br_ps_set_time(ev, br_es_str(r, "redeemed_at"));
 	}
 	c->type = update ? "channel_points_update" : "channel_points";
 	br_es_add(ev, "user", br_ps_person(br_es_str(u, "id"), br_es_str(u,
@@ -311,7 +311,7 @@ sub_tier(json_t *doc)
 
 	if (plan == NULL)
 		return json_null();
-	lower(plan, buf, sizeof buf);   /* "Prime" -> "prime" */
+	br_ps_lower(plan, buf, sizeof buf);   /* "Prime" -> "prime" */
 	return json_string(buf);
 }
 
@@ -342,7 +342,7 @@ map_sub(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 		anon = true;
 	br_event_set_event_type(ev, gift ? "gift" : ctx != NULL &&
 	    strcmp(ctx, "resub") == 0 ? "resub" : "sub");
-	set_time(ev, br_es_str(doc, "time"));
+	br_ps_set_time(ev, br_es_str(doc, "time"));
 	if (c->ch_login == NULL)
 		c->ch_login = br_es_str(doc, "channel_name");
 	if (!anon)
@@ -412,18 +412,17 @@ map_whisper(struct br_event *ev, json_t *doc, struct br_ps_ctx *c)
 	    sizeof from_id), br_es_str(tags, "login"), br_es_str(tags,
 	    "display_name")));
 	br_es_add(ev, "message", br_es_jtext(w, "body"));
-	br_es_add(ev, "recipient", br_ps_person(br_ps_id(to, "id", to_id,
-	    sizeof to_id), br_es_str(to, "username"), br_es_str(to,
-	    "display_name")));
-	/* The channel is the receiver, the token's owner. */
 	/* br_ps_id returns the string itself, or to_id for a number. */
 	const char *tid = br_ps_id(to, "id", to_id, sizeof to_id);
+	const char *tlogin = br_es_str(to, "username");
+	const char *tname = br_es_str(to, "display_name");
+	br_es_add(ev, "recipient", br_ps_person(tid, tlogin, tname));
+	/* The channel is the receiver, the token's owner. */
 	snprintf(c->chbuf_id, sizeof c->chbuf_id, "%s", tid ? tid : "");
 	snprintf(c->chbuf_login, sizeof c->chbuf_login, "%s",
-	    br_es_str(to, "username") ? br_es_str(to, "username") : "");
+	    tlogin ? tlogin : "");
 	snprintf(c->chbuf_name, sizeof c->chbuf_name, "%s",
-	    br_es_str(to, "display_name") ? br_es_str(to, "display_name") :
-	    c->chbuf_login);
+	    tname ? tname : c->chbuf_login);
 	if (c->chbuf_login[0] != '\0') {
 		c->ch_id = c->chbuf_id[0] != '\0' ? c->chbuf_id : NULL;
 		c->ch_login = c->chbuf_login;

@@ -407,9 +407,7 @@ ps_on_lost(struct br_pubsub *ps, struct ps_conn *c)
 {
 	bool had = false, quiet = c->superseded;
 
-	for (struct ps_conn *x = ps->conns; x; x = x->next)
-		if (x->replaces == c)
-			x->replaces = NULL;
+	/* unlink_conn (pubsub_conn.c) has already unhooked c. */
 	for (struct ps_topic *t = ps->topics; t; t = t->next) {
 		if (t->conn != c)
 			continue;

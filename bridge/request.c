@@ -55,6 +55,15 @@ br_quote(char *dst, size_t size, const char *s)
 	dst[o] = '\0';
 }
 
+void
+br_json_error_cut(char *text)
+{
+	char *near = strstr(text, " near ");
+
+	if (near != NULL)
+		*near = '\0';
+}
+
 const char *
 br_json_kind(const json_t *v)
 {
@@ -160,7 +169,7 @@ trim(const char **p, size_t *len)
 static json_t *
 decode(struct br_request *req, const char *p, size_t len)
 {
-	char bare[32], *what;
+	char bare[32];
 	json_error_t jerr;
 	json_t *v;
 
@@ -186,10 +195,7 @@ decode(struct br_request *req, const char *p, size_t len)
 		    "JSON object");
 		return NULL;
 	}
-	/* jansson's text ends in "near '<input>'", which may be a token. */
-	what = strstr(jerr.text, " near ");
-	if (what != NULL)
-		*what = '\0';
+	br_json_error_cut(jerr.text);
 	request_fail(req, "payload is not valid JSON (line %d, column %d: %s); "
 	    "send a JSON object%s", jerr.line, jerr.column, jerr.text,
 	    takes_bare_name(req->action) ? " or a bare channel name" : "");

@@ -72,4 +72,8 @@ void br_quote(char *dst, size_t size, const char *s);
 /* "an object", "a string", "an integer", ... for "got %s" in errors. */
 const char *br_json_kind(const json_t *v);
 
+/* Cuts jansson's error text before the " near '<input>'" it ends in: the
+ * input may be a token (also used by config). */
+void br_json_error_cut(char *text);
+
 #endif
