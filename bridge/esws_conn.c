@@ -13,14 +13,6 @@
 #include "log.h"
 #include "util.h"
 
-/* lws must not ping Twitch (a client frame other than a pong is closed
- * with 4001): validity checks so far out that our watchdog always acts
- * first. */
-static const lws_retry_bo_t no_validity = {
-	.secs_since_valid_ping = 65000,
-	.secs_since_valid_hangup = 65535,
-};
-
 static void
 conn_free(struct esws_conn *c)
 {
@@ -211,16 +203,8 @@ static const struct lws_protocols esws_protocols[] = {
 int
 esws_vhost_init(struct br_esws *es)
 {
-	struct lws_context_creation_info info;
-
-	memset(&info, 0, sizeof info);
-	info.vhost_name = "twitch-eventsub";
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = esws_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (es->ca_file != NULL && *es->ca_file != '\0')
-		info.client_ssl_ca_filepath = es->ca_file;
-	es->vhost = lws_create_vhost(br_loop_lws(es->loop), &info);
+	es->vhost = br_wsrx_vhost(es->loop, "twitch-eventsub", esws_protocols,
+	    es->ca_file);
 	return es->vhost != NULL ? 0 : -1;
 }
 
@@ -228,11 +212,8 @@ void
 esws_connect(struct esws_session *s, const char *url, bool migration)
 {
 	struct br_esws *es = s->es;
-	struct lws_client_connect_info i;
 	struct esws_conn *c = br_xcalloc(1, sizeof *c);
-	char *copy = br_xstrdup(url), path[2048];
-	const char *prot, *ads, *p;
-	int port;
+	char who[32];
 
 	c->es = es;
 	c->sess = s;
@@ -240,44 +221,19 @@ esws_connect(struct esws_session *s, const char *url, bool migration)
 	br_timer_init(&c->watchdog, es->loop, watchdog_fired, c);
 	br_wsrx_init(&c->rx, es->loop, es->bus, es->metrics, "esws",
 	    ESWS_FRAME_MAX, &rx_hooks, c);
-	if (lws_parse_uri(copy, &prot, &ads, &port, &p) != 0) {
-		log_error("esws: cannot parse the EventSub URL");
-		goto fail;
-	}
-	snprintf(path, sizeof path, "/%s", p);
-	memset(&i, 0, sizeof i);
-	i.context = br_loop_lws(es->loop);
-	i.vhost = es->vhost;
-	i.address = ads;
-	i.host = ads;
-	i.origin = ads;
-	i.port = port;
-	i.path = path;
-	i.ssl_connection = strcmp(prot, "wss") == 0 || strcmp(prot, "https") == 0
-	    ? LCCSCF_USE_SSL : 0;
-	i.alpn = "http/1.1";
-	i.local_protocol_name = "twitch-eventsub";
-	i.retry_and_idle_policy = &no_validity;
-	i.userdata = c;
 	c->next = s->conns;
 	s->conns = c;
-	log_info("esws: session %d connecting to %s://%s:%d%s", s->index, prot,
-	    ads, port,
-	    migration ? " (reconnect_url from Twitch)" : "");
+	snprintf(who, sizeof who, "esws: session %d", s->index);
 	c->in_connect = true;
-	struct lws *wsi = lws_client_connect_via_info(&i);
+	struct lws *wsi = br_wsrx_connect(es->loop, es->vhost, url,
+	    "twitch-eventsub", c, who,
+	    migration ? " (reconnect_url from Twitch)" : "");
 	c->in_connect = false;
-	free(copy);
 	if (wsi != NULL && !c->gone_early) {
 		c->wsi = wsi;
 		return;
 	}
 	unlink_conn(c);
-	esws_on_lost(s, c, 0);
-	conn_free(c);
-	return;
-fail:
-	free(copy);
 	esws_on_lost(s, c, 0);
 	conn_free(c);
 }

@@ -15,12 +15,6 @@
 #include "pubsub_int.h"
 #include "util.h"
 
-/* lws must not ping on its own: PubSub keepalive is our PING frame. */
-static const lws_retry_bo_t no_validity = {
-	.secs_since_valid_ping = 65000,
-	.secs_since_valid_hangup = 65535,
-};
-
 static void
 out_free(struct ps_out *o)
 {
@@ -283,16 +277,8 @@ static const struct lws_protocols ps_protocols[] = {
 int
 ps_vhost_init(struct br_pubsub *ps)
 {
-	struct lws_context_creation_info info;
-
-	memset(&info, 0, sizeof info);
-	info.vhost_name = "twitch-pubsub";
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = ps_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (ps->ca_file != NULL && *ps->ca_file != '\0')
-		info.client_ssl_ca_filepath = ps->ca_file;
-	ps->vhost = lws_create_vhost(br_loop_lws(ps->loop), &info);
+	ps->vhost = br_wsrx_vhost(ps->loop, "twitch-pubsub", ps_protocols,
+	    ps->ca_file);
 	return ps->vhost != NULL ? 0 : -1;
 }
 
@@ -319,11 +305,8 @@ ps_drop_all(struct br_pubsub *ps)
 struct ps_conn *
 ps_connect(struct br_pubsub *ps, struct ps_conn *replaces)
 {
-	struct lws_client_connect_info i;
 	struct ps_conn *c = br_xcalloc(1, sizeof *c);
-	char *copy = br_xstrdup(ps->url), path[2048];
-	const char *prot, *ads, *p;
-	int port;
+	char who[32];
 
 	c->ps = ps;
 	c->serial = ++ps->conn_serial;
@@ -335,41 +318,16 @@ ps_connect(struct br_pubsub *ps, struct ps_conn *replaces)
 	    PS_FRAME_MAX, &rx_hooks, c);
 	c->next = ps->conns;
 	ps->conns = c;
-	if (lws_parse_uri(copy, &prot, &ads, &port, &p) != 0) {
-		log_error("pubsub: cannot parse twitch.pubsub_url");
-		goto fail;
-	}
-	snprintf(path, sizeof path, "/%s", p);
-	memset(&i, 0, sizeof i);
-	i.context = br_loop_lws(ps->loop);
-	i.vhost = ps->vhost;
-	i.address = ads;
-	i.host = ads;
-	i.origin = ads;
-	i.port = port;
-	i.path = path;
-	i.ssl_connection = strcmp(prot, "wss") == 0 || strcmp(prot, "https") == 0
-	    ? LCCSCF_USE_SSL : 0;
-	i.alpn = "http/1.1";
-	i.local_protocol_name = "twitch-pubsub";
-	i.retry_and_idle_policy = &no_validity;
-	i.userdata = c;
-	log_info("pubsub: connection %u to %s://%s:%d%s", c->serial, prot, ads,
-	    port, replaces ? " (RECONNECT: replacing a connection)" : "");
+	snprintf(who, sizeof who, "pubsub: connection %u", c->serial);
 	c->in_connect = true;
-	struct lws *wsi = lws_client_connect_via_info(&i);
+	struct lws *wsi = br_wsrx_connect(ps->loop, ps->vhost, ps->url,
+	    "twitch-pubsub", c, who,
+	    replaces ? " (RECONNECT: replacing a connection)" : "");
 	c->in_connect = false;
-	free(copy);
 	if (wsi != NULL && !c->gone_early) {
 		c->wsi = wsi;
 		return c;
 	}
-	unlink_conn(c);
-	ps_on_lost(ps, c);
-	conn_free(c);
-	return NULL;
-fail:
-	free(copy);
 	unlink_conn(c);
 	ps_on_lost(ps, c);
 	conn_free(c);

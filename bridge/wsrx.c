@@ -15,6 +15,66 @@
 
 #define RESUME_POLL_MS 1
 
+/* Validity checks so far out that the protocols' own liveness always
+ * acts first (a client ping is even closed with 4001 on EventSub). */
+static const lws_retry_bo_t no_validity = {
+	.secs_since_valid_ping = 65000,
+	.secs_since_valid_hangup = 65535,
+};
+
+struct lws_vhost *
+br_wsrx_vhost(struct br_loop *loop, const char *name,
+    const struct lws_protocols *protocols, const char *ca_file)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof info);
+	info.vhost_name = name;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (ca_file != NULL && *ca_file != '\0')
+		info.client_ssl_ca_filepath = ca_file;
+	return lws_create_vhost(br_loop_lws(loop), &info);
+}
+
+struct lws *
+br_wsrx_connect(struct br_loop *loop, struct lws_vhost *vhost,
+    const char *url, const char *protocol, void *userdata, const char *who,
+    const char *note)
+{
+	struct lws_client_connect_info i;
+	char *copy = br_xstrdup(url), path[2048];
+	const char *prot, *ads, *p;
+	struct lws *wsi = NULL;
+	int port;
+
+	if (lws_parse_uri(copy, &prot, &ads, &port, &p) != 0) {
+		log_error("%s: cannot parse the URL", who);
+		goto out;
+	}
+	snprintf(path, sizeof path, "/%s", p);
+	memset(&i, 0, sizeof i);
+	i.context = br_loop_lws(loop);
+	i.vhost = vhost;
+	i.address = ads;
+	i.host = ads;
+	i.origin = ads;
+	i.port = port;
+	i.path = path;
+	i.ssl_connection = strcmp(prot, "wss") == 0 || strcmp(prot, "https") == 0
+	    ? LCCSCF_USE_SSL : 0;
+	i.alpn = "http/1.1";
+	i.local_protocol_name = protocol;
+	i.retry_and_idle_policy = &no_validity;
+	i.userdata = userdata;
+	log_info("%s connecting to %s://%s:%d%s", who, prot, ads, port, note);
+	wsi = lws_client_connect_via_info(&i);
+out:
+	free(copy);
+	return wsi;
+}
+
 static void
 resume_poll(void *arg)
 {

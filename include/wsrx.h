@@ -1,7 +1,7 @@
 /*
- * The receiving side of a WebSocket client connection that Twitch talks
- * to (EventSub, PubSub): whole messages out of lws's pieces, a size
- * limit, and backpressure. When the broker is connected but behind
+ * The WebSocket client side shared by the Twitch connections (EventSub,
+ * PubSub): the vhost and the connect, and on receiving, whole messages
+ * out of lws's pieces, a size limit, and backpressure. When the broker is connected but behind
  * (br_bus_backlogged), reading stops (lws_rx_flow_control) and resumes
  * once the bus drained; the messages wait in the socket meanwhile, so
  * nothing is refused. Embedded in its connection; loop thread only.
@@ -40,6 +40,21 @@ struct br_wsrx {
 	bool oversize, paused, stopped;
 	struct br_timer resume; /* polls the bus while paused */
 };
+
+/* A client-only vhost for protocols, trusting ca_file (NULL or "": the
+ * system's CAs); NULL on failure. */
+struct lws_vhost *br_wsrx_vhost(struct br_loop *loop, const char *name,
+                                const struct lws_protocols *protocols,
+                                const char *ca_file);
+/* Connects to url (ws:// or wss://) speaking protocol, with userdata;
+ * logs "<who> connecting to <scheme://host:port><note>" (not the path).
+ * lws never pings on its own: each protocol has its own liveness. NULL
+ * when url does not parse (logged) or lws refused at once; lws may also
+ * have called back with a connection error meanwhile. */
+struct lws *br_wsrx_connect(struct br_loop *loop, struct lws_vhost *vhost,
+                            const char *url, const char *protocol,
+                            void *userdata, const char *who,
+                            const char *note);
 
 void br_wsrx_init(struct br_wsrx *r, struct br_loop *loop,
                   struct br_bus *bus, struct br_metrics *metrics,
