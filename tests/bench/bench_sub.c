@@ -12,8 +12,7 @@
  * demo events) count but give no latency. -k names another key (the text
  * right before the number) and -W takes the wall clock (CLOCK_REALTIME)
  * instead: the EventSub benchmark's mock writes "bench_us=<epoch us>"
- * into the cheer's message text. -o writes every latency (us, arrival
- * order) to a file, one a line.
+ * into the cheer's message text.
  *
  * Prints "ready" on a line of its own once the subscription is granted,
  * so the runner starts the publisher only then. Exits 0 when N arrived,
@@ -134,10 +133,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench_sub -u URL -t FILTER -n COUNT [-q QOS] "
 	    "[-m MATCH] [-i IDLE_S] [-T TIMEOUT_S] [-c CLIENT_ID] [-k KEY] "
-	    "[-W] [-o LATENCY_FILE]\n"
+	    "[-W]\n"
 	    "  -k KEY  the latency number follows KEY (default \"bench_us\":)\n"
-	    "  -W      it is wall clock (CLOCK_REALTIME) microseconds\n"
-	    "  -o FILE every latency (us, arrival order) to FILE\n");
+	    "  -W      it is wall clock (CLOCK_REALTIME) microseconds\n");
 	exit(2);
 }
 
@@ -145,13 +143,12 @@ int
 main(int argc, char **argv)
 {
 	const char *url = NULL, *filter = NULL, *client_id = "bench-sub";
-	const char *dump = NULL;
 	int qos = 0, ch, rc;
 	double idle_s = 5, timeout_s = 60;
 	MQTTClient client;
 	MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer;
 
-	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:k:Wo:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:t:n:q:m:i:T:c:k:W")) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
 		case 't': filter = optarg; break;
@@ -163,7 +160,6 @@ main(int argc, char **argv)
 		case 'c': client_id = optarg; break;
 		case 'k': st.key = optarg; break;
 		case 'W': st.clock = CLOCK_REALTIME; break;
-		case 'o': dump = optarg; break;
 		default: usage();
 		}
 	}
@@ -232,13 +228,6 @@ main(int argc, char **argv)
 	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 
-	if (dump != NULL) {
-		FILE *f = fopen(dump, "w");
-		for (long i = 0; f != NULL && i < lat_n; i++)
-			fprintf(f, "%lld\n", (long long)st.lat[i]);
-		if (f != NULL)
-			fclose(f);
-	}
 	qsort(st.lat, (size_t)lat_n, sizeof *st.lat, cmp64);
 	double dur = count > 1 ? (double)(last - first) / 1e6 : 0;
 	printf("{\"count\":%ld,\"want\":%ld,\"complete\":%s,\"lost_connection\":%s,"

@@ -59,6 +59,16 @@ wait_port() {
 	done
 	return 1
 }
+# Waits (up to 5 s) for a line starting with "ready" in the file $1,
+# giving up early once the process $2 is gone.
+wait_ready() {
+	for _ in $(seq 250); do
+		grep -q '^ready' "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
 # CPU time (user + system) of a running process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Busy and stolen ticks of the whole machine: what else ran meanwhile.

@@ -82,11 +82,7 @@ measure() {
 	    > "$dir/sub.out" 2> "$dir/sub.err" &
 	local sub=$!
 	LIVE[$sub]=1
-	for _ in $(seq 200); do
-		grep -q '^ready' "$dir/sub.out" 2>/dev/null && break
-		kill -0 "$sub" 2>/dev/null || break
-		sleep 0.02
-	done
+	wait_ready "$dir/sub.out" "$sub"
 
 	local pub_rc=0
 	case $kind in

@@ -11,12 +11,10 @@ import json
 import statistics
 import sys
 
-from report import finish
+from report import MIB, RSS_TARGET_KIB, f, finish, k, med
 
-MIB = 1024.0
 RATE_TARGET = 50000             # events/s, unpaced, QoS 0
 P99_TARGET_MS = 2.0             # at 1,000/s
-RSS_TARGET_KIB = 16 * 1024
 REFERENCE = {
     "eventsub": "twurple + mqtt.js (issue 3's figures): about 21,000 "
                 "events/s, 150 MiB",
@@ -43,11 +41,6 @@ meanwhile, as a share of the machine."""
 def ok(r):
     return (r["pub_rc"] == 0 and r["mock_rc"] == 0 and r["sub"] is not None
             and r["pub"] is not None)
-
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 def name(kind, rate):
@@ -151,14 +144,6 @@ def verdicts(summary):
                             "value": "%d lost" % s["lost"],
                             "met": s["lost"] == 0})
     return targets
-
-
-def f(v, fmt):
-    return fmt % v if v is not None else "-"
-
-
-def k(v):
-    return "%.0fk" % (v / 1000.0) if v >= 10000 else "%.1fk" % (v / 1000.0)
 
 
 def table(summary, ratios):

@@ -89,11 +89,7 @@ start_sub() {
 	    -n "$n" -i 3 -T 150 "$@" > "$dir/sub.out" 2> "$dir/sub.err" &
 	SUB=$!
 	LIVE[$SUB]=1
-	for _ in $(seq 250); do
-		grep -q '^ready' "$dir/sub.out" 2>/dev/null && break
-		kill -0 "$SUB" 2>/dev/null || break
-		sleep 0.02
-	done
+	wait_ready "$dir/sub.out" "$SUB"
 }
 
 # One run; appends {"kind","qos","rate","rep","n","sub","pub","mock",...}

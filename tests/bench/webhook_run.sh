@@ -127,7 +127,7 @@ if [ "$CEILING" = 1 ]; then
 		    > "$TMP/ceil$rep.out" 2>&1 &
 		s=$!
 		LIVE[$s]=1
-		for _ in $(seq 200); do grep -q '^ready' "$TMP/ceil$rep.out" && break; sleep 0.02; done
+		wait_ready "$TMP/ceil$rep.out" "$s"
 		"$BUILD/bench/bench_paho" -u "$URL" -n 50000 -q "$QOS" -b "ceil$rep" \
 		    -w "$WINDOW" -c "ceilpub$rep" > /dev/null 2>&1
 		reap "$s"
@@ -171,11 +171,7 @@ EOF
 	    > "$dir/sub.out" 2> "$dir/sub.err" &
 	sub=$!
 	LIVE[$sub]=1
-	for _ in $(seq 200); do
-		grep -q '^ready' "$dir/sub.out" 2>/dev/null && break
-		kill -0 "$sub" 2>/dev/null || break
-		sleep 0.02
-	done
+	wait_ready "$dir/sub.out" "$sub"
 	q0=$(queued "$HPORT")
 	d0=$(cpu_ticks "$DPID"); b0=$(cpu_ticks "$BROKER")
 	wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$HERE/webhook.lua" \

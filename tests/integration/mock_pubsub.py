@@ -3,11 +3,11 @@ A mock legacy Twitch PubSub server (shared/twitch/pubsub.md sections 1-2)
 on 127.0.0.1:<free port>, on a background thread, for the PubSub tests.
 
 Every connection is a PsConn: the frames it received (parsed), its
-LISTENed topics, PINGs, when it opened and closed. The server answers
+LISTENed topics, PINGs, when it closed. The server answers
 LISTEN with RESPONSE (nonce echoed; "" or an error), PING with PONG,
 refuses more than 50 topics per connection, and checks tokens with
-token_ok(token) (by default: a MockTwitch's access table, so that
-invalidate_access() makes LISTEN answer ERR_BADAUTH).
+token_ok(token) (against a MockTwitch's access table when given one, so
+that invalidate_access() makes LISTEN answer ERR_BADAUTH).
 
 Controls: send(topic, inner) (a MESSAGE to every connection holding the
 topic; inner is a dict or a string, serialized into data.message),
@@ -28,7 +28,6 @@ class PsConn:
     def __init__(self, seq):
         self.seq = seq
         self.ws = None
-        self.opened = time.monotonic()
         self.closed = None
         self.frames = []        # (monotonic, dict or raw text)
         self.topics = set()     # LISTENed successfully
@@ -49,11 +48,10 @@ class PsConn:
 
 
 class MockPubSub:
-    def __init__(self, twitch=None, token_ok=None):
+    def __init__(self, twitch=None):
         self.host = "127.0.0.1"
         self.port = 0
         self.twitch = twitch
-        self._token_ok = token_ok
         self.lock = threading.RLock()
         self.conns = []
         self.pong = True
@@ -115,8 +113,6 @@ class MockPubSub:
 
     # ------------------------------------------------------------ server
     def token_ok(self, token):
-        if self._token_ok is not None:
-            return self._token_ok(token)
         if self.twitch is not None:
             with self.twitch.lock:
                 info = self.twitch.access.get(token)
@@ -260,11 +256,6 @@ class MockPubSub:
             tr = c.ws._req.transport if c.ws._req else None
             if tr is not None:
                 tr.abort()
-        self._call(go())
-
-    def close(self, c):
-        async def go():
-            await c.ws.close()
         self._call(go())
 
     def wait(self, pred, timeout=15, desc="condition"):

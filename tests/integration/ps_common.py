@@ -33,6 +33,13 @@ def topic(event, cid=CID):
     return t % cid if "%s" in t else t
 
 
+def bits(mid, text="Cheer1"):
+    """The inner document (data.message) of a bits MESSAGE, id mid."""
+    return {"data": {"user_id": "9001", "user_name": "happy_viewer",
+                     "bits_used": 1, "chat_message": text},
+            "message_type": "bits_event", "message_id": mid}
+
+
 def md_frames():
     """The json blocks of pubsub.md section 7, as dicts, in order."""
     root = os.environ.get("BR_SOURCE_DIR") or os.path.join(

@@ -11,28 +11,12 @@ Sizes: a message larger than what lws hands over at once arrives in
 pieces and is put together; one over 1 MiB is skipped (and counted), and
 the session goes on."""
 
-import re
-import urllib.request
-
 import es_common as es
 import harness as h
+import wh_common as w
 from es_common import EsCase
 
 BITS = "twitch/cool_streamer/bits"
-
-
-def metric(port, name, labels=""):
-    """A sample of /metrics, 0 when absent; labels as in the exposition
-    ('reason="buffer_full"')."""
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=3) as r:
-        text = r.read().decode()
-    want = name + ("{" + labels + "}" if labels else "")
-    for line in text.splitlines():
-        m = re.match(r"^(\S+)\s+(\S+)$", line)
-        if m and m.group(1) == want:
-            return float(m.group(2))
-    return 0.0
 
 
 def cheers(n, tag):
@@ -71,11 +55,12 @@ class BackpressureTest(EsCase):
                      desc="600 cheers on %s" % BITS)
         got = [e["id"] for e in self.bits_since(since)]
         self.assertEqual(got, ids, "every cheer once, in Twitch's order")
-        self.assertEqual(metric(self.port, "twitch2mqtt_events_dropped_total",
-                                'reason="buffer_full"'), 0)
-        self.assertEqual(metric(self.port,
-                                "twitch2mqtt_events_received_total",
-                                'source="eventsub-websocket",type="bits"'),
+        self.assertEqual(w.metric(self.port,
+                                  "twitch2mqtt_events_dropped_total",
+                                  reason="buffer_full"), 0)
+        self.assertEqual(w.metric(self.port,
+                                  "twitch2mqtt_events_received_total",
+                                  source="eventsub-websocket", type="bits"),
                          600)
         self.assertEqual([c for c in st.mock.connections()], [conn],
                          "the session stayed")
@@ -89,22 +74,23 @@ class BackpressureTest(EsCase):
         st = self.start(4)
         conn = st.mock.current()
         st.broker.stop()
-        h.wait_until(lambda: metric(self.port,
-                                    "twitch2mqtt_mqtt_connected") == 0, 10,
+        h.wait_until(lambda: w.metric(self.port,
+                                      "twitch2mqtt_mqtt_connected") == 0, 10,
                      desc="the bridge noticing the broker is gone")
         ids = st.mock.notify_burst("channel.cheer", cheers(10, "away"))
         self.assertEqual(len(ids), 10)
-        h.wait_until(lambda: metric(
+        h.wait_until(lambda: w.metric(
             self.port, "twitch2mqtt_events_received_total",
-            'source="eventsub-websocket",type="bits"') == 10, 10,
+            source="eventsub-websocket", type="bits") == 10, 10,
             desc="all 10 read while the broker is away")
-        self.assertEqual(metric(self.port, "twitch2mqtt_events_dropped_total",
-                                'reason="buffer_full"'), 6)
-        self.assertEqual(metric(self.port, "twitch2mqtt_buffered_events"), 4)
+        self.assertEqual(w.metric(self.port,
+                                  "twitch2mqtt_events_dropped_total",
+                                  reason="buffer_full"), 6)
+        self.assertEqual(w.metric(self.port, "twitch2mqtt_buffered_events"), 4)
         st.broker.start()
-        h.wait_until(lambda: metric(
+        h.wait_until(lambda: w.metric(
             self.port, "twitch2mqtt_events_published_total",
-            'type="bits"') == 4, 20, desc="the 4 held cheers published")
+            type="bits") == 4, 20, desc="the 4 held cheers published")
         self.assertEqual([c for c in st.mock.connections()], [conn])
         st.sub.wait_connected(2, 15)
         st.settle(15)
@@ -127,8 +113,8 @@ class SizesTest(EsCase):
         huge["message"] = "x" * (1024 * 1024)
         st.notify("channel.cheer", huge)
         st.settle()
-        self.assertEqual(metric(port, "twitch2mqtt_events_dropped_total",
-                                'reason="oversize"'), 1)
+        self.assertEqual(w.metric(port, "twitch2mqtt_events_dropped_total",
+                                  reason="oversize"), 1)
         self.assertEqual(len(st.mock.connections()), 1)
 
 

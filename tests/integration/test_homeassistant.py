@@ -7,7 +7,6 @@ online; clean removal on unsubscribe; discovery off publishes nothing and
 clears what an earlier run published."""
 
 import re
-import sys
 import time
 
 import es_common as es

@@ -5,9 +5,7 @@ kind -> the contract's events, unsubscribe -> UNLISTEN and closing the
 empty connection.
 """
 
-import copy
 import json
-import sys
 import time
 import unittest
 

@@ -16,12 +16,6 @@ import ps_common as pc
 FIVE = ["bits", "bits_badge", "channel_points", "subscription", "moderation"]
 
 
-def bits(mid, text="Cheer1"):
-    return {"data": {"user_id": "9001", "user_name": "happy_viewer",
-                     "bits_used": 1, "chat_message": text},
-            "message_type": "bits_event", "message_id": mid}
-
-
 class PubSubConnTest(h.BridgeTestCase):
 
     def stack(self, args=("-v",)):
@@ -79,7 +73,7 @@ class PubSubConnTest(h.BridgeTestCase):
         d = st.wait_bridge_event("reconnect", since=since)
         es.check_bridge_event(self, d, "reconnect")
         self.assertEqual(d["source"], "pubsub")
-        st.ps.send(pc.topic("bits"), bits("after-pong"))
+        st.ps.send(pc.topic("bits"), pc.bits("after-pong"))
         st.wait_ps_event("twitch/cool_streamer/bits",
                          lambda e: e["id"] == "after-pong")
 
@@ -92,14 +86,14 @@ class PubSubConnTest(h.BridgeTestCase):
         st.ps.response_delay = 1.5
         st.ps.reconnect(old)
         # the old socket still delivers while the new one LISTENs
-        st.ps.send(pc.topic("bits"), bits("during-1"), conns=[old])
+        st.ps.send(pc.topic("bits"), pc.bits("during-1"), conns=[old])
         new = st.ps.wait(lambda: [c for c in st.ps.live() if c is not old
                                   and c.listens()], desc="a LISTEN on a "
                          "new connection")[0]
         self.assertIsNone(old.closed, "the old socket stays until the new "
                           "one is confirmed")
         # both sockets carry the same message: published once
-        st.ps.send(pc.topic("bits"), bits("both"), conns=[old, new])
+        st.ps.send(pc.topic("bits"), pc.bits("both"), conns=[old, new])
         st.ps.wait(lambda: old.closed is not None, desc="the old "
                    "connection closed")
         listened = min(t for t, f in new.frames
@@ -109,7 +103,7 @@ class PubSubConnTest(h.BridgeTestCase):
         self.assertEqual(sorted(new.topics), sorted(
             [pc.topic("bits"), pc.topic("subscription")]))
         st.ps.response_delay = 0
-        st.ps.send(pc.topic("bits"), bits("after"))
+        st.ps.send(pc.topic("bits"), pc.bits("after"))
         st.wait_ps_event("twitch/cool_streamer/bits",
                          lambda e: e["id"] == "after", since=since)
         ids = [m.json()["id"] for m in st.ps_events("bits", since)]
@@ -130,7 +124,7 @@ class PubSubConnTest(h.BridgeTestCase):
                             len(x.topics) == 2], 10, "re-LISTEN")
         self.assertLess(time.monotonic() - t0, 5)
         st.wait_bridge_event("reconnect", since=since)
-        st.ps.send(pc.topic("bits"), bits("back"))
+        st.ps.send(pc.topic("bits"), pc.bits("back"))
         st.wait_ps_event("twitch/cool_streamer/bits",
                          lambda e: e["id"] == "back")
         # a mock that is gone for a while: back soon after it returns
@@ -142,7 +136,7 @@ class PubSubConnTest(h.BridgeTestCase):
         first = st.mock.current_tokens()[0]
         st.mock.invalidate_access()
         since = st.sub.mark()
-        mark = st.mock.mark() if hasattr(st.mock, "mark") else 0
+        mark = st.mock.mark()
         st.ps.drop(st.ps.live()[0])
         d = st.wait_bridge_event("auth_failed", since=since)
         es.check_bridge_event(self, d, "auth_failed", channel="cool_streamer")
@@ -156,7 +150,7 @@ class PubSubConnTest(h.BridgeTestCase):
         good = [f for c in st.ps.live() for f in c.listens()
                 if f["data"]["auth_token"] == new]
         self.assertTrue(good, "LISTEN again with the refreshed token")
-        st.ps.send(pc.topic("bits"), bits("after-refresh"))
+        st.ps.send(pc.topic("bits"), pc.bits("after-refresh"))
         st.wait_ps_event("twitch/cool_streamer/bits",
                          lambda e: e["id"] == "after-refresh")
         es.check_no_leaks(self, st)
@@ -213,7 +207,7 @@ class PubSubConnTest(h.BridgeTestCase):
             json.dumps({"type": "MESSAGE", "data": {"topic": t,
                                                     "message": "{oops"}}),
             json.dumps({"type": "MESSAGE", "data": {"topic": t, "message":
-                        json.dumps(json.dumps(bits("double")))}}),
+                        json.dumps(json.dumps(pc.bits("double")))}}),
             json.dumps({"type": "MESSAGE", "data": {"topic": t,
                                                     "message": 42}}),
             "{\"type\":\"MESSAGE\",\"data\":{\"topic\":\"" + t +
@@ -222,7 +216,7 @@ class PubSubConnTest(h.BridgeTestCase):
         ]
         for j in junk:
             st.ps.send_raw(c, j)
-        st.ps.send(t, bits("survivor"))
+        st.ps.send(t, pc.bits("survivor"))
         st.wait_ps_event("twitch/cool_streamer/bits",
                          lambda e: e["id"] == "survivor", timeout=15)
         self.assertIsNone(c.closed, "the connection stays up")

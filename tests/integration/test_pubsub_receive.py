@@ -13,12 +13,6 @@ import harness as h
 BITS = "twitch/cool_streamer/bits"
 
 
-def bits(mid, text):
-    return {"data": {"user_id": "9001", "user_name": "happy_viewer",
-                     "bits_used": 1, "chat_message": text},
-            "message_type": "bits_event", "message_id": mid}
-
-
 class PubSubBackpressureTest(h.BridgeTestCase):
 
     def test_burst_waits_in_the_socket(self):
@@ -37,7 +31,7 @@ class PubSubBackpressureTest(h.BridgeTestCase):
         since = st.sub.mark()
         ids = ["burst-%04d" % i for i in range(600)]
         sent = st.ps.send_burst(pc.topic("bits"),
-                                [bits(i, "burst %s" % i) for i in ids])
+                                [pc.bits(i, "burst %s" % i) for i in ids])
         self.assertEqual(sent, 600)
 
         def got():

@@ -5,9 +5,6 @@ so that Twitch delivers it again; its id is not remembered, so the same
 request later, once the broker is back, is answered 2xx and published.
 Nothing answered 2xx is lost."""
 
-import os
-import unittest
-
 import es_common as es
 import harness as h
 import wh_common as w

@@ -10,7 +10,6 @@ subscriptions are reconciled with Helix's list (adopted, re-created if
 missing or broken, stale ones deleted, other callbacks left alone)."""
 
 import time
-import unittest
 
 import es_common as es
 import harness as h

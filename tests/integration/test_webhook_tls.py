@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import unittest
 
 import es_common as es
 import harness as h

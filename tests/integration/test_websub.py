@@ -8,8 +8,6 @@ online / channel_update / stream offline and user_update events; a
 denied subscription is logged and reported; unsubscribe says
 hub.mode=unsubscribe; a lease is renewed before it ends."""
 
-import time
-import unittest
 import urllib.parse
 
 import es_common as es

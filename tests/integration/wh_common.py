@@ -6,7 +6,6 @@ stack of mock Twitch + mosquitto + twitch2mqtt (with http.listen,
 webhook.secret, webhook.public_url) + an MQTT collector.
 """
 
-import copy
 import hashlib
 import hmac
 import http.client
@@ -355,7 +354,3 @@ class WhCase(es.EsCase):
         self._bridges.append(st.br)
         self.st = st
         return st
-
-
-def deep(x):
-    return copy.deepcopy(x)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "pubsub.h"
+#include "shared_path.h"
 #include "util.h"
 
 #define CHID "123456789"
@@ -34,14 +35,10 @@ quotes(const char *s)
 static json_t *
 md_frames(void)
 {
-	const char *root = getenv("BR_SOURCE_DIR");
-	char *path, *text, *p;
+	char *path = shared_path("twitch/pubsub.md"), *text, *p;
 	size_t len;
 	json_t *out = json_array();
 
-	if (root == NULL)
-		fail_msg("BR_SOURCE_DIR is not set; run the test with ctest");
-	path = br_xasprintf("%s/../shared/twitch/pubsub.md", root);
 	if (br_read_file(path, 1 << 20, &text, &len) != 0)
 		fail_msg("cannot read %s", path);
 	p = strstr(text, "## 7. Test fixtures");
