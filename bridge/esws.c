@@ -386,68 +386,10 @@ deadline_fired(void *arg)
 	}
 }
 
-struct lookup {
-	struct br_esws *es;
-	struct br_wants_req *req;
-};
-
-static void lookup(struct br_esws *es, struct br_wants_req *r);
-
 static void
-lookup_again(void *arg, bool ok)
+expanded(void *arg)
 {
-	struct lookup *l = arg;
-
-	if (ok)
-		lookup(l->es, l->req);
-	else
-		br_wants_finish(l->es->wants, l->req, AUTH_FAILED);
-	free(l);
-}
-
-static void
-expand(struct br_esws *es, struct br_wants_req *r)
-{
-	if (br_wants_expand(es->wants, r) > 0)
-		reconcile(es);
-}
-
-static void
-resolved(void *arg, const struct br_helix_response *res)
-{
-	struct lookup *l = arg;
-	struct br_esws *es = l->es;
-	struct br_wants_req *r = l->req;
-	char msg[512];
-
-	if (res->status == 401 && br_wants_req_sub(r)->token == NULL &&
-	    !br_wants_req_retried(r)) {
-		br_auth_refresh(es->auth, lookup_again, l);
-		return;
-	}
-	free(l);
-	if (br_wants_adopt_user(r, res, msg, sizeof msg) < 0)
-		br_wants_finish(es->wants, r, msg);
-	else
-		expand(es, r);
-}
-
-/* The channel's id and display name, from Helix /users. */
-static void
-lookup(struct br_esws *es, struct br_wants_req *r)
-{
-	struct br_sub *sub = br_wants_req_sub(r);
-	struct lookup *l = br_xcalloc(1, sizeof *l);
-	char *enc = br_urlencode(sub->login ? sub->login : sub->id);
-	char *path = br_xasprintf("/users?%s=%s", sub->login ? "login" : "id",
-	    enc);
-
-	l->es = es;
-	l->req = r;
-	br_helix_api(es->helix, "GET", path, sub->token ? sub->token :
-	    br_auth_user_token(es->auth), NULL, resolved, l);
-	free(path);
-	free(enc);
+	reconcile(arg);
 }
 
 static const char *
@@ -464,15 +406,10 @@ esws_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
 		return AUTH_FAILED;
 	struct br_wants_req *r = br_wants_request(es->wants, sub, events, n,
 	    done, arg);
+	struct br_wants_lookup how = { es->helix, es->auth, false, AUTH_FAILED,
+		expanded, es };
 	br_timer_start(&es->deadline, REQUEST_DEADLINE_MS);
-	/* With both id and login given there is nothing to look up. */
-	if (sub->id == NULL || sub->login == NULL) {
-		lookup(es, r);
-		return NULL;
-	}
-	if (sub->name == NULL)
-		sub->name = br_xstrdup(sub->login);
-	expand(es, r);
+	br_wants_resolve(es->wants, r, &how);
 	return NULL;
 }
 

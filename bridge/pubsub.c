@@ -281,69 +281,10 @@ deadline_fired(void *arg)
 	}
 }
 
-/* ---- the channel, from Helix when only one of id and login is known ---- */
-
-struct lookup {
-	struct br_pubsub *ps;
-	struct br_wants_req *req;
-};
-
-static void lookup(struct br_pubsub *ps, struct br_wants_req *r);
-
 static void
-lookup_again(void *arg, bool ok)
+expanded(void *arg)
 {
-	struct lookup *l = arg;
-
-	if (ok)
-		lookup(l->ps, l->req);
-	else
-		br_wants_finish(l->ps->wants, l->req, AUTH_FAILED);
-	free(l);
-}
-
-static void
-expand(struct br_pubsub *ps, struct br_wants_req *r)
-{
-	if (br_wants_expand(ps->wants, r) > 0)
-		ps_reconcile(ps);
-}
-
-static void
-resolved(void *arg, const struct br_helix_response *res)
-{
-	struct lookup *l = arg;
-	struct br_pubsub *ps = l->ps;
-	struct br_wants_req *r = l->req;
-	char msg[512];
-
-	if (res->status == 401 && br_wants_req_sub(r)->token == NULL &&
-	    !br_wants_req_retried(r)) {
-		br_auth_refresh(ps->auth, lookup_again, l);
-		return;
-	}
-	free(l);
-	if (br_wants_adopt_user(r, res, msg, sizeof msg) < 0)
-		br_wants_finish(ps->wants, r, msg);
-	else
-		expand(ps, r);
-}
-
-static void
-lookup(struct br_pubsub *ps, struct br_wants_req *r)
-{
-	struct br_sub *sub = br_wants_req_sub(r);
-	struct lookup *l = br_xcalloc(1, sizeof *l);
-	char *enc = br_urlencode(sub->login ? sub->login : sub->id);
-	char *path = br_xasprintf("/users?%s=%s", sub->login ? "login" : "id",
-	    enc);
-
-	l->ps = ps;
-	l->req = r;
-	br_helix_api(ps->helix, "GET", path, sub->token ? sub->token :
-	    br_auth_user_token(ps->auth), NULL, resolved, l);
-	free(path);
-	free(enc);
+	ps_reconcile(arg);
 }
 
 /* ---- the source interface ---- */
@@ -362,15 +303,10 @@ ps_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
 		return AUTH_FAILED;
 	struct br_wants_req *r = br_wants_request(ps->wants, sub, events, n,
 	    done, arg);
+	struct br_wants_lookup how = { ps->helix, ps->auth, false, AUTH_FAILED,
+		expanded, ps };
 	br_timer_start(&ps->deadline, REQUEST_DEADLINE_MS);
-	/* channel_id given: the topics need nothing else. */
-	if (sub->id == NULL || sub->login == NULL) {
-		lookup(ps, r);
-		return NULL;
-	}
-	if (sub->name == NULL)
-		sub->name = br_xstrdup(sub->login);
-	expand(ps, r);
+	br_wants_resolve(ps->wants, r, &how);
 	return NULL;
 }
 

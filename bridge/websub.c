@@ -159,6 +159,12 @@ reconcile(struct br_whsrc *w)
 	}
 }
 
+static void
+expanded(void *w)
+{
+	reconcile(w);
+}
+
 /* Leases are renewed well before they end: renewing is subscribing
  * again, and the hub verifies it like the first time. A want's until_ms
  * is when to renew (90% into the lease the hub granted); the want stays
@@ -473,7 +479,7 @@ ws_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
     br_source_done done, void *arg)
 {
 	struct br_whsrc *w = impl;
-	return whsrc_begin(w, w->websub, true, reconcile, sub, events, n, done,
+	return whsrc_begin(w, w->websub, true, expanded, sub, events, n, done,
 	    arg);
 }
 

@@ -264,6 +264,12 @@ reconcile(struct br_whsrc *w)
 	br_auth_app_token(w->auth, with_app_token, w);
 }
 
+static void
+expanded(void *w)
+{
+	reconcile(w);
+}
+
 void
 whsrc_on_challenge(struct br_whsrc *w, json_t *body)
 {
@@ -344,51 +350,10 @@ whsrc_missing(struct br_whsrc *w, bool websub)
 	return NULL;
 }
 
-struct lookup {
-	struct br_whsrc *w;
-	struct br_wants *ws;
-	struct br_wants_req *req;
-	void (*next)(struct br_whsrc *w);
-};
-
-static void
-resolved(void *arg, const struct br_helix_response *res)
-{
-	struct lookup *l = arg;
-	char msg[512];
-
-	if (br_wants_adopt_user(l->req, res, msg, sizeof msg) < 0)
-		br_wants_finish(l->ws, l->req, msg);
-	else if (br_wants_expand(l->ws, l->req) > 0)
-		l->next(l->w);
-	free(l);
-}
-
-static void
-lookup_with(void *arg, const char *token)
-{
-	struct lookup *l = arg;
-	struct br_sub *sub = br_wants_req_sub(l->req);
-
-	if (token == NULL) {
-		br_wants_finish(l->ws, l->req, "no app token: check "
-		    "twitch.client_id and twitch.client_secret (the log says "
-		    "more)");
-		free(l);
-		return;
-	}
-	char *enc = br_urlencode(sub->login ? sub->login : sub->id);
-	char *path = br_xasprintf("/users?%s=%s", sub->login ? "login" : "id",
-	    enc);
-	br_helix_api(l->w->helix, "GET", path, token, NULL, resolved, l);
-	free(path);
-	free(enc);
-}
-
 /* Both transports: resolve the channel with the app token, then expand. */
 const char *
 whsrc_begin(struct br_whsrc *w, struct br_wants *ws, bool websub,
-    void (*next)(struct br_whsrc *), struct br_sub *sub, char *const *events,
+    void (*next)(void *), struct br_sub *sub, char *const *events,
     size_t n, br_source_done done, void *arg)
 {
 	const char *missing = whsrc_missing(w, websub);
@@ -396,19 +361,9 @@ whsrc_begin(struct br_whsrc *w, struct br_wants *ws, bool websub,
 	if (missing != NULL)
 		return missing;
 	struct br_wants_req *r = br_wants_request(ws, sub, events, n, done, arg);
-	if (sub->id != NULL && sub->login != NULL) {
-		if (sub->name == NULL)
-			sub->name = br_xstrdup(sub->login);
-		if (br_wants_expand(ws, r) > 0)
-			next(w);
-		return NULL;
-	}
-	struct lookup *l = br_xcalloc(1, sizeof *l);
-	l->w = w;
-	l->ws = ws;
-	l->req = r;
-	l->next = next;
-	br_auth_app_token(w->auth, lookup_with, l);
+	struct br_wants_lookup how = { w->helix, w->auth, true, NULL,
+		next, w };
+	br_wants_resolve(ws, r, &how);
 	return NULL;
 }
 
@@ -417,7 +372,7 @@ wh_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
     br_source_done done, void *arg)
 {
 	struct br_whsrc *w = impl;
-	return whsrc_begin(w, w->eventsub, false, reconcile, sub, events, n,
+	return whsrc_begin(w, w->eventsub, false, expanded, sub, events, n,
 	    done, arg);
 }
 

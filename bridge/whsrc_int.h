@@ -48,7 +48,7 @@ void whsrc_on_revocation(struct br_whsrc *w, json_t *body);
 /* Both transports: resolve the channel with the app token, make the
  * wants, then next(w) to create them. */
 const char *whsrc_begin(struct br_whsrc *w, struct br_wants *ws, bool websub,
-                        void (*next)(struct br_whsrc *w), struct br_sub *sub,
+                        void (*next)(void *w), struct br_sub *sub,
                         char *const *events, size_t n, br_source_done done,
                         void *arg);
 

@@ -113,4 +113,23 @@ const char *br_helix_message(const struct br_helix_response *res);
 /* Distinct event names of all wants, as a JSON array (new reference). */
 json_t *br_wants_events(const struct br_wants *ws);
 
+/* ---- the request's channel (wants_lookup.c) ---- */
+
+struct br_auth;
+
+struct br_wants_lookup {
+	struct br_helix *helix;
+	struct br_auth *auth;
+	bool app;               /* the app token, else the sub's or the user's */
+	const char *auth_failed;        /* why, when the user token is dead */
+	void (*expanded)(void *ctx);    /* new wants came of the request */
+	void *ctx;
+};
+
+/* Completes the request's channel (Helix /users when its id or login is
+ * missing; the display name defaults to the login) and expands it into
+ * wants; a failure finishes the request with a sentence. */
+void br_wants_resolve(struct br_wants *ws, struct br_wants_req *r,
+                      const struct br_wants_lookup *how);
+
 #endif
