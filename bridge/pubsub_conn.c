@@ -6,7 +6,10 @@
  *
  * Whole frames and backpressure come from wsrx.h. While we do not read,
  * a PONG or a RESPONSE may wait in the socket too, so a deadline that
- * passes meanwhile is set afresh once we read again.
+ * passes meanwhile is set afresh once we read again. And while we read a
+ * backlog the PONG waits behind it: every frame that comes proves the
+ * connection alive, so it sets the PONG deadline afresh as well (a dead
+ * connection is one silent for pong_ms after our PING).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +183,8 @@ handle_message(void *arg, const char *buf, size_t len)
 	struct br_ps_frame f;
 	char err[256];
 
+	if (br_timer_pending(&c->pong))
+		br_timer_start(&c->pong, ps->pong_ms);
 	if (br_ps_frame_parse(buf, len, &f, err, sizeof err) < 0) {
 		log_warn("pubsub: skipping a malformed frame: %s", err);
 		br_metrics_add(ps->metrics, "twitch2mqtt_events_dropped_total",

@@ -24,6 +24,7 @@ class PubSubBackpressureTest(h.BridgeTestCase):
                         env={"TWITCH2MQTT_MQTT_BUFFER_MAX": "4",
                              "TWITCH2MQTT_MQTT_QOS": "1"})
         self.addCleanup(st.close)
+        self._bridges.append(st.br)     # its log, should the test fail
         ans = st.subscribe_ps(["bits"])
         self.assertEqual(ans["status"], "ok", ans)
         st.ps.wait_topics([pc.topic("bits")])
