@@ -166,12 +166,15 @@ set_text(struct config_loader *l, size_t i, const char *s, const char *origin)
 	struct config_val *v = &l->v[i];
 	char q[BR_QUOTE_MAX + 8];
 	json_t *utf8;
+	/* A default has no origin; one that fails to parse is our bug, and
+	 * the line should still name the key. */
+	const char *who = origin != NULL ? origin : keys[i].name;
 
 	br_quote(q, sizeof q, s);
 	if (keys[i].kind == K_STR || keys[i].kind == K_LEVEL) {
 		/* The summary is JSON, which holds only UTF-8. */
 		if ((utf8 = json_string(s)) == NULL) {
-			br_problems_add(l->pr, "%s: must be valid UTF-8", origin);
+			br_problems_add(l->pr, "%s: must be valid UTF-8", who);
 			return;
 		}
 		json_decref(utf8);
@@ -179,11 +182,11 @@ set_text(struct config_loader *l, size_t i, const char *s, const char *origin)
 		v->s = br_xstrdup(s);
 	} else if (keys[i].kind == K_BOOL && parse_bool(s, &v->n)) {
 		br_problems_add(l->pr, "%s: must be true or false (or 1/0, "
-		    "yes/no, on/off) (got '%s')", origin, q);
+		    "yes/no, on/off) (got '%s')", who, q);
 		return;
 	} else if (keys[i].kind != K_BOOL && parse_int(s, &v->n)) {
 		br_problems_add(l->pr, "%s: must be an integer (got '%s')",
-		    origin, q);
+		    who, q);
 		return;
 	}
 	set_origin(v, origin);
