@@ -494,8 +494,7 @@ br_esws_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 		br_timer_init(&s->retry, loop, retry_fired, s);
 	}
 	br_timer_init(&es->deadline, loop, deadline_fired, es);
-	if (esws_vhost_init(es) < 0) {
-		log_error("esws: cannot create the client vhost");
+	if (esws_net_init(es) < 0) {
 		br_esws_free(es);
 		return NULL;
 	}
@@ -530,6 +529,7 @@ br_esws_free(struct br_esws *es)
 			br_wsrx_stop(&c->rx);
 		}
 	}
+	br_wsrx_net_free(es->net);
 	br_wants_free(es->wants);
 	free(es->url);
 	free(es->ca_file);

@@ -1,6 +1,6 @@
 /*
  * The EventSub WebSocket connections. Twitch only talks: we read text
- * messages, answer pings (lws does), never send a frame, and treat a
+ * messages, answer pings (wsrx does), send nothing else, and treat a
  * session silent for keepalive + 5 s as dead.
  *
  * Messages and backpressure come from wsrx.h; the session is not
@@ -70,25 +70,45 @@ rx_resumed(void *arg)
 	arm_watchdog(arg);
 }
 
+static void
+rx_open(void *arg)
+{
+	arm_watchdog(arg);
+}
+
+static void
+rx_peer_close(void *arg, int code, const char *reason, size_t len)
+{
+	struct esws_conn *c = arg;
+
+	c->close_code = code;
+	log_info("esws: Twitch closed the session with %d %.*s", code,
+	    (int)(len > 200 ? 200 : len), reason);
+}
+
 static void handle_message(void *arg, const char *buf, size_t len);
+static void on_gone(void *arg, const char *why);
 
 static const struct br_wsrx_hooks rx_hooks = {
-	handle_message, rx_paused, rx_resumed,
+	.open = rx_open,
+	.message = handle_message,
+	.peer_close = rx_peer_close,
+	.gone = on_gone,
+	.paused = rx_paused,
+	.resumed = rx_resumed,
 };
 
 void
 esws_drop(struct esws_conn *c, const char *why)
 {
-	if (c->dropping || c->wsi == NULL)
+	if (!br_wsrx_live(&c->rx))
 		return;
 	log_debug("esws: dropping session %s: %s",
 	    c->session_id ? c->session_id : "-", why);
-	c->dropping = true;
 	br_timer_stop(&c->watchdog);
-	br_wsrx_stop(&c->rx);
 	/* No close frame: Twitch expects nothing from us, and the socket
 	 * goes at once rather than after a close handshake. */
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	br_wsrx_close(&c->rx);
 }
 
 void
@@ -102,7 +122,7 @@ bool
 esws_connecting(const struct esws_session *s)
 {
 	for (struct esws_conn *c = s->conns; c; c = c->next)
-		if (!c->welcomed && !c->dropping && !c->migration)
+		if (!c->welcomed && br_wsrx_live(&c->rx) && !c->migration)
 			return true;
 	return false;
 }
@@ -135,19 +155,14 @@ handle_message(void *arg, const char *buf, size_t len)
 }
 
 static void
-on_gone(struct esws_conn *c, const char *why)
+on_gone(void *arg, const char *why)
 {
+	struct esws_conn *c = arg;
 	struct br_esws *es = c->es;
 	struct esws_session *sess = c->sess;
 	int code = c->close_code;
 
-	/* Failing inside lws_client_connect_via_info: esws_connect cleans. */
-	if (c->in_connect) {
-		c->gone_early = true;
-		return;
-	}
 	unlink_conn(c);
-	c->wsi = NULL;
 	if (es != NULL) {
 		log_info("esws: connection closed (%s%s%d)", why,
 		    code ? ", code " : "", code);
@@ -156,56 +171,11 @@ on_gone(struct esws_conn *c, const char *why)
 	conn_free(c);
 }
 
-static int
-esws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
-{
-	struct esws_conn *c = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		if (c != NULL) {
-			c->wsi = wsi;
-			arm_watchdog(c);
-		}
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (c != NULL && c->es != NULL && !c->dropping)
-			br_wsrx_receive(&c->rx, wsi, in, len);
-		break;
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		if (c != NULL && len >= 2) {
-			const unsigned char *p = in;
-			c->close_code = p[0] << 8 | p[1];
-			log_info("esws: Twitch closed the session with %d %.*s",
-			    c->close_code, (int)(len - 2), (const char *)in + 2);
-		}
-		break;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (c != NULL)
-			on_gone(c, in ? (const char *)in : "connect failed");
-		break;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (c != NULL)
-			on_gone(c, "closed");
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static const struct lws_protocols esws_protocols[] = {
-	{ "twitch-eventsub", esws_callback, 0, 16384, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
-
 int
-esws_vhost_init(struct br_esws *es)
+esws_net_init(struct br_esws *es)
 {
-	es->vhost = br_wsrx_vhost(es->loop, "twitch-eventsub", esws_protocols,
-	    es->ca_file);
-	return es->vhost != NULL ? 0 : -1;
+	es->net = br_wsrx_net_new(es->loop, "twitch-eventsub", es->ca_file);
+	return es->net != NULL ? 0 : -1;
 }
 
 void
@@ -219,20 +189,14 @@ esws_connect(struct esws_session *s, const char *url, bool migration)
 	c->sess = s;
 	c->migration = migration;
 	br_timer_init(&c->watchdog, es->loop, watchdog_fired, c);
-	br_wsrx_init(&c->rx, es->loop, es->bus, es->metrics, "esws",
+	br_wsrx_init(&c->rx, es->net, es->loop, es->bus, es->metrics, "esws",
 	    ESWS_FRAME_MAX, &rx_hooks, c);
 	c->next = s->conns;
 	s->conns = c;
 	snprintf(who, sizeof who, "esws: session %d", s->index);
-	c->in_connect = true;
-	struct lws *wsi = br_wsrx_connect(es->loop, es->vhost, url,
-	    "twitch-eventsub", c, who,
-	    migration ? " (reconnect_url from Twitch)" : "");
-	c->in_connect = false;
-	if (wsi != NULL && !c->gone_early) {
-		c->wsi = wsi;
+	if (br_wsrx_open(&c->rx, url, who,
+	    migration ? " (reconnect_url from Twitch)" : "") == 0)
 		return;
-	}
 	unlink_conn(c);
 	esws_on_lost(s, c, 0);
 	conn_free(c);

@@ -23,13 +23,11 @@ struct esws_conn {
 	struct br_esws *es;     /* NULL once the source is gone */
 	struct esws_session *sess;
 	struct esws_conn *next;
-	struct lws *wsi;
-	struct br_wsrx rx;      /* whole messages, backpressure */
+	struct br_wsrx rx;      /* the WebSocket */
 	char *session_id;
 	long keepalive_s;
 	struct br_timer watchdog;
-	bool welcomed, migration, dropping;
-	bool in_connect, gone_early;
+	bool welcomed, migration;
 	bool superseded;        /* replaced: its end is no news */
 	int close_code;
 };
@@ -58,7 +56,7 @@ struct br_esws {
 	struct br_metrics *metrics;
 	struct br_source_hooks hooks;
 	char *url, *ca_file;
-	struct lws_vhost *vhost;
+	struct br_wsrx_net *net;
 	struct esws_session sess[ESWS_SESSIONS];
 	struct br_wants *wants;
 	struct br_timer deadline;       /* for requests waiting on a session */
@@ -66,7 +64,7 @@ struct br_esws {
 };
 
 /* esws_conn.c */
-int esws_vhost_init(struct br_esws *es);
+int esws_net_init(struct br_esws *es);
 void esws_connect(struct esws_session *s, const char *url, bool migration);
 void esws_drop(struct esws_conn *c, const char *why);
 void esws_drop_all(struct esws_session *s);

@@ -381,8 +381,7 @@ br_pubsub_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	br_timer_init(&ps->retry, loop, retry_fired, ps);
 	br_timer_init(&ps->deadline, loop, deadline_fired, ps);
 	br_timer_init(&ps->server_retry, loop, server_retry_fired, ps);
-	if (ps_vhost_init(ps) < 0) {
-		log_error("pubsub: cannot create the client vhost");
+	if (ps_net_init(ps) < 0) {
 		br_pubsub_free(ps);
 		return NULL;
 	}
@@ -411,6 +410,7 @@ br_pubsub_free(struct br_pubsub *ps)
 	for (struct ps_conn *c = ps->conns; c; c = c->next)
 		ps_conn_forget(c);
 	ps_topics_free(ps);
+	br_wsrx_net_free(ps->net);
 	br_wants_free(ps->wants);
 	free(ps->url);
 	free(ps->ca_file);

@@ -1,10 +1,9 @@
 /*
- * The PubSub connections: lws client sockets that send LISTEN, UNLISTEN
- * and PING text frames from a queue (lws writes only when the socket is
- * writable), reassemble what Twitch sends, and watch the PONG. What the
- * frames mean is pubsub_pool.c's business.
+ * The PubSub connections: WebSockets (wsrx.h) that send LISTEN, UNLISTEN
+ * and PING text frames and watch the PONG. What the frames mean is
+ * pubsub_pool.c's business.
  *
- * Whole frames and backpressure come from wsrx.h. While we do not read,
+ * Whole frames, the send queue and backpressure come from wsrx.h. While we do not read,
  * a PONG or a RESPONSE may wait in the socket too, so a deadline that
  * passes meanwhile is set afresh once we read again. And while we read a
  * backlog the PONG waits behind it: every frame that comes proves the
@@ -19,26 +18,12 @@
 #include "util.h"
 
 static void
-out_free(struct ps_out *o)
-{
-	/* LISTEN frames hold a token: leave no copy in freed memory. */
-	explicit_bzero(o->buf, LWS_PRE + o->len);
-	free(o->buf);
-	free(o);
-}
-
-static void
 conn_free(struct ps_conn *c)
 {
 	br_timer_stop(&c->ping);
 	br_timer_stop(&c->pong);
 	br_timer_stop(&c->resp);
 	br_wsrx_free(&c->rx);
-	while (c->out != NULL) {
-		struct ps_out *o = c->out;
-		c->out = o->next;
-		out_free(o);
-	}
 	free(c);
 }
 
@@ -76,39 +61,12 @@ ps_conn_forget(struct ps_conn *c)
 	stop_timers(c);
 }
 
+/* wsrx queues it until the socket is open; LISTEN frames hold a token,
+ * and wsrx leaves no copy in freed memory. */
 void
 ps_send(struct ps_conn *c, const char *text, size_t len)
 {
-	struct ps_out *o = br_xcalloc(1, sizeof *o);
-
-	o->len = len;
-	o->buf = br_xmalloc(LWS_PRE + len);
-	memcpy(o->buf + LWS_PRE, text, len);
-	if (c->out == NULL)
-		c->out_tail = &c->out;
-	*c->out_tail = o;
-	c->out_tail = &o->next;
-	if (c->wsi != NULL && c->open)
-		lws_callback_on_writable(c->wsi);
-}
-
-static void
-write_one(struct ps_conn *c)
-{
-	struct ps_out *o = c->out;
-
-	if (o == NULL || c->dropping)
-		return;
-	c->out = o->next;
-	if (lws_write(c->wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT) <
-	    (int)o->len) {
-		out_free(o);
-		ps_drop(c, "write failed");
-		return;
-	}
-	out_free(o);
-	if (c->out != NULL)
-		lws_callback_on_writable(c->wsi);
+	br_wsrx_send_text(&c->rx, text, len);
 }
 
 /* ---- keepalive ---- */
@@ -212,22 +170,26 @@ handle_message(void *arg, const char *buf, size_t len)
 	br_ps_frame_release(&f);
 }
 
-static const struct br_wsrx_hooks rx_hooks = {
-	handle_message, NULL, rx_resumed,
-};
+static void
+rx_open(void *arg)
+{
+	struct ps_conn *c = arg;
+
+	c->open = true;
+	if (c->ps != NULL && !c->dropping) {
+		log_info("pubsub: connection %u open", c->serial);
+		ps_arm_ping(c);
+		ps_on_open(c->ps, c);
+	}
+}
 
 static void
-on_gone(struct ps_conn *c, const char *why)
+on_gone(void *arg, const char *why)
 {
+	struct ps_conn *c = arg;
 	struct br_pubsub *ps = c->ps;
 
-	/* Failing inside lws_client_connect_via_info: ps_connect cleans. */
-	if (c->in_connect) {
-		c->gone_early = true;
-		return;
-	}
 	unlink_conn(c);
-	c->wsi = NULL;
 	if (ps != NULL) {
 		log_info("pubsub: connection %u closed (%s)", c->serial, why);
 		ps_on_lost(ps, c);
@@ -235,67 +197,29 @@ on_gone(struct ps_conn *c, const char *why)
 	conn_free(c);
 }
 
-static int
-ps_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
-{
-	struct ps_conn *c = user;
-
-	if (c == NULL)
-		return 0;
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		c->wsi = wsi;
-		c->open = true;
-		if (c->ps != NULL && !c->dropping) {
-			log_info("pubsub: connection %u open", c->serial);
-			ps_arm_ping(c);
-			ps_on_open(c->ps, c);
-		}
-		if (c->out != NULL)
-			lws_callback_on_writable(wsi);
-		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		write_one(c);
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (c->ps != NULL && !c->dropping)
-			br_wsrx_receive(&c->rx, wsi, in, len);
-		break;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		on_gone(c, in ? (const char *)in : "connect failed");
-		break;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		on_gone(c, "closed");
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static const struct lws_protocols ps_protocols[] = {
-	{ "twitch-pubsub", ps_callback, 0, 65536, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+static const struct br_wsrx_hooks rx_hooks = {
+	.open = rx_open,
+	.message = handle_message,
+	.gone = on_gone,
+	.resumed = rx_resumed,
 };
 
 int
-ps_vhost_init(struct br_pubsub *ps)
+ps_net_init(struct br_pubsub *ps)
 {
-	ps->vhost = br_wsrx_vhost(ps->loop, "twitch-pubsub", ps_protocols,
-	    ps->ca_file);
-	return ps->vhost != NULL ? 0 : -1;
+	ps->net = br_wsrx_net_new(ps->loop, "twitch-pubsub", ps->ca_file);
+	return ps->net != NULL ? 0 : -1;
 }
 
 void
 ps_drop(struct ps_conn *c, const char *why)
 {
-	if (c->dropping || c->wsi == NULL)
+	if (c->dropping || !br_wsrx_live(&c->rx))
 		return;
 	log_debug("pubsub: dropping connection %u: %s", c->serial, why);
 	c->dropping = true;
 	stop_timers(c);
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	br_wsrx_close(&c->rx);
 }
 
 void
@@ -319,20 +243,14 @@ ps_connect(struct br_pubsub *ps, struct ps_conn *replaces)
 	br_timer_init(&c->ping, ps->loop, ping_due, c);
 	br_timer_init(&c->pong, ps->loop, pong_missed, c);
 	br_timer_init(&c->resp, ps->loop, resp_due, c);
-	br_wsrx_init(&c->rx, ps->loop, ps->bus, ps->metrics, "pubsub",
+	br_wsrx_init(&c->rx, ps->net, ps->loop, ps->bus, ps->metrics, "pubsub",
 	    PS_FRAME_MAX, &rx_hooks, c);
 	c->next = ps->conns;
 	ps->conns = c;
 	snprintf(who, sizeof who, "pubsub: connection %u", c->serial);
-	c->in_connect = true;
-	struct lws *wsi = br_wsrx_connect(ps->loop, ps->vhost, ps->url,
-	    "twitch-pubsub", c, who,
-	    replaces ? " (RECONNECT: replacing a connection)" : "");
-	c->in_connect = false;
-	if (wsi != NULL && !c->gone_early) {
-		c->wsi = wsi;
+	if (br_wsrx_open(&c->rx, ps->url, who,
+	    replaces ? " (RECONNECT: replacing a connection)" : "") == 0)
 		return c;
-	}
 	unlink_conn(c);
 	ps_on_lost(ps, c);
 	conn_free(c);

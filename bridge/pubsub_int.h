@@ -68,22 +68,15 @@ struct ps_topic {
 	char *reason;           /* "failed: ..." while PT_FAILED */
 };
 
-struct ps_out {
-	struct ps_out *next;
-	size_t len;
-	unsigned char *buf;     /* LWS_PRE bytes, then the frame */
-};
 
 struct ps_conn {
 	struct br_pubsub *ps;   /* NULL once the source is gone */
 	struct ps_conn *next;
-	struct lws *wsi;
 	unsigned serial;        /* names it in the log */
-	struct br_wsrx rx;      /* whole frames, backpressure */
-	struct ps_out *out, **out_tail;
+	struct br_wsrx rx;      /* the WebSocket */
 	struct br_timer ping, pong, resp;
 	bool pong_owed, resp_owed;      /* their deadlines wait for reading */
-	bool open, dropping, in_connect, gone_early;
+	bool open, dropping;
 	bool superseded;        /* replaced after RECONNECT: no news */
 	bool moving;            /* RECONNECT received: takes no new topic */
 	struct ps_conn *replaces;       /* the old one, until we took over */
@@ -99,7 +92,7 @@ struct br_pubsub {
 	struct br_source_hooks hooks;
 	char *url, *ca_file;
 	long ping_ms, pong_ms, response_ms;
-	struct lws_vhost *vhost;
+	struct br_wsrx_net *net;
 	struct ps_conn *conns;
 	struct ps_topic *topics;
 	struct br_wants *wants;
@@ -111,7 +104,7 @@ struct br_pubsub {
 };
 
 /* pubsub_conn.c */
-int ps_vhost_init(struct br_pubsub *ps);
+int ps_net_init(struct br_pubsub *ps);
 struct ps_conn *ps_connect(struct br_pubsub *ps, struct ps_conn *replaces);
 void ps_drop(struct ps_conn *c, const char *why);
 void ps_drop_all(struct br_pubsub *ps);

@@ -66,6 +66,7 @@ import hmac
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -364,8 +365,10 @@ class MockTwitch:
                  first_token_expires_in=None, device_interval=1,
                  device_pending_polls=1, confidential=True,
                  webhook_verify_delay=0.05, hub_verify_delay=0.05,
-                 list_page_size=100, hub_lease_grant=None):
+                 list_page_size=100, hub_lease_grant=None, tls=None):
         self.host = "127.0.0.1"
+        # (cert, key): serve https and wss with them instead
+        self.tls = tls
         self.port = port
         self.min_keepalive = min_keepalive
         self.ping_interval = ping_interval
@@ -490,10 +493,12 @@ class MockTwitch:
     # ----------------------------------------------------------- lifecycle
     @property
     def base(self):
-        return "http://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", self.host,
+                               self.port)
 
     def eventsub_url(self, keepalive=10):
-        u = "ws://%s:%d/ws" % (self.host, self.port)
+        u = "%s://%s:%d/ws" % ("wss" if self.tls else "ws", self.host,
+                               self.port)
         if keepalive is not None:
             u += "?keepalive_timeout_seconds=%s" % keepalive
         return u
@@ -506,9 +511,11 @@ class MockTwitch:
             "TWITCH2MQTT_TWITCH_API_URL": self.base + "/helix",
             "TWITCH2MQTT_TWITCH_AUTH_URL": self.base + "/oauth2",
             "TWITCH2MQTT_TWITCH_EVENTSUB_URL": self.eventsub_url(keepalive),
-            "TWITCH2MQTT_TWITCH_PUBSUB_URL": "ws://%s:%d/pubsub" % (
-                self.host, self.port),
+            "TWITCH2MQTT_TWITCH_PUBSUB_URL": "%s://%s:%d/pubsub" % (
+                "wss" if self.tls else "ws", self.host, self.port),
         }
+        if self.tls:
+            e["TWITCH2MQTT_TWITCH_CA_FILE"] = self.tls[0]
         if tokens:
             e["TWITCH2MQTT_TWITCH_ACCESS_TOKEN"] = self.initial_access
             e["TWITCH2MQTT_TWITCH_REFRESH_TOKEN"] = self.initial_refresh
@@ -547,8 +554,12 @@ class MockTwitch:
             self._runner = web.AppRunner(app, handle_signals=False,
                                          access_log=None)
             loop.run_until_complete(self._runner.setup())
+            ctx = None
+            if self.tls:
+                ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                ctx.load_cert_chain(*self.tls)
             site = web.TCPSite(self._runner, self.host, self.port,
-                               shutdown_timeout=1)
+                               shutdown_timeout=1, ssl_context=ctx)
             loop.run_until_complete(site.start())
             self.port = self._runner.addresses[0][1]
         except Exception as e:          # pragma: no cover
@@ -797,7 +808,8 @@ class MockTwitch:
             c.reconnect_of = old
             c.reconnect_url_given = old.reconnect_url
             c.url_exact = (
-                "ws://%s:%d%s" % (self.host, self.port, request.path_qs)
+                "%s://%s:%d%s" % ("wss" if self.tls else "ws", self.host,
+                                  self.port, request.path_qs)
                 == old.reconnect_url)
             c.keepalive = old.keepalive
         else:
@@ -1163,7 +1175,8 @@ class MockTwitch:
 
     async def _reconnect(self, c, valid, before, after, early):
         tok = _b64id(18)
-        url = "ws://%s:%d/ws?reconnect_id=%s" % (self.host, self.port, tok)
+        url = "%s://%s:%d/ws?reconnect_id=%s" % (
+            "wss" if self.tls else "ws", self.host, self.port, tok)
         c.reconnect_url = url
         c.overlap = {"before_welcome": before, "after_welcome": after}
         if valid:
