@@ -87,6 +87,9 @@ on_closed(struct br_wsrx *r)
 		snprintf(r->why, sizeof r->why, "no WebSocket within %d s",
 		    OPEN_TIMEOUT_S);
 
+	/* lws calls back once more as it frees the wsi (WSI_DESTROY),
+	 * after the owner may have freed us. */
+	lws_set_opaque_user_data(r->wsi, NULL);
 	r->state = WS_GONE;
 	r->wsi = NULL;
 	r->closing = true;

@@ -1,6 +1,6 @@
 /*
- * HMAC-SHA256 for webhook signatures. The only module that includes
- * OpenSSL. Pure: no state, no I/O.
+ * HMAC-SHA256 for webhook signatures, with OpenSSL. Pure: no state, no
+ * I/O.
  */
 #ifndef BR_HMAC_H
 #define BR_HMAC_H
