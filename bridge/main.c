@@ -13,6 +13,7 @@
 #include "bridge.h"
 #include "config.h"
 #include "healthcheck.h"
+#include "jsonmem.h"
 #include "log.h"
 
 extern char **environ;
@@ -174,6 +175,7 @@ main(int argc, char **argv)
 	struct br_config *cfg;
 	int rc;
 
+	br_jsonmem_install();
 	if (parse_cli(argc, argv, &cli) < 0)
 		return EXIT_USAGE;
 	if ((cfg = load_config(&cli)) == NULL)
@@ -200,5 +202,6 @@ main(int argc, char **argv)
 	}
 	br_config_free(cfg);
 	curl_global_cleanup();
+	br_jsonmem_flush();
 	return rc;
 }
