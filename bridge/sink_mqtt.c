@@ -11,16 +11,26 @@
 #include "sink_mqtt_int.h"
 #include "util.h"
 
-static void loop_settled(void *s_, void *ctx_);
+static void loop_settled(void *s_, void *unused);
 
-/* ---- paho's threads: copy, post, return ---- */
+/* ---- paho's threads: note, post the first, return ---- */
 
 static void
 on_send_result(void *ctx_, bool ok)
 {
 	struct send_ctx *ctx = ctx_;
+	struct br_sink_mqtt *s = ctx->s;
+	bool was_empty;
+
 	ctx->ok = ok;
-	br_loop_post(ctx->s->loop, loop_settled, ctx->s, ctx);
+	ctx->done_next = NULL;
+	pthread_mutex_lock(&s->done_lock);
+	was_empty = s->done == NULL;
+	*s->done_tail = ctx;
+	s->done_tail = &ctx->done_next;
+	pthread_mutex_unlock(&s->done_lock);
+	if (was_empty)
+		br_loop_post(s->loop, loop_settled, s, NULL);
 }
 
 static void ok3(void *c, MQTTAsync_successData *d) { on_send_result(c, true); }
@@ -76,11 +86,27 @@ retry_or_drop(struct br_sink_mqtt *s, struct br_msg *msg)
 	br_msg_free(msg);
 }
 
-static void
-loop_settled(void *s_, void *ctx_)
+static struct send_ctx *
+ctx_get(struct br_sink_mqtt *s)
 {
-	struct br_sink_mqtt *s = s_;
-	struct send_ctx *ctx = ctx_;
+	struct send_ctx *ctx = s->spare;
+
+	if (ctx == NULL)
+		return br_xmalloc(sizeof *ctx);
+	s->spare = ctx->next;
+	return ctx;
+}
+
+static void
+ctx_put(struct br_sink_mqtt *s, struct send_ctx *ctx)
+{
+	ctx->next = s->spare;
+	s->spare = ctx;
+}
+
+static void
+settle_one(struct br_sink_mqtt *s, struct send_ctx *ctx)
+{
 	struct slot *slot;
 
 	unlink_ctx(s, ctx);
@@ -93,7 +119,24 @@ loop_settled(void *s_, void *ctx_)
 		slot->msg = NULL;
 		slot->ctx = NULL;
 	}
-	free(ctx);
+	ctx_put(s, ctx);
+}
+
+static void
+loop_settled(void *s_, void *unused)
+{
+	struct br_sink_mqtt *s = s_;
+	struct send_ctx *ctx, *next;
+
+	pthread_mutex_lock(&s->done_lock);
+	ctx = s->done;
+	s->done = NULL;
+	s->done_tail = &s->done;
+	pthread_mutex_unlock(&s->done_lock);
+	for (; ctx != NULL; ctx = next) {
+		next = ctx->done_next;
+		settle_one(s, ctx);
+	}
 	while (s->n_inflight > 0 && s->inflight[s->base_seq % WINDOW].msg == NULL) {
 		s->base_seq++;
 		s->n_inflight--;
@@ -218,7 +261,7 @@ sinkq_pump(struct br_sink_mqtt *s)
 	while (s->state == CONNECTED && s->n_inflight < WINDOW &&
 	    outbox_count(&s->pending) > 0) {
 		struct br_msg *msg = outbox_pop_front(&s->pending);
-		struct send_ctx *ctx = br_xcalloc(1, sizeof *ctx);
+		struct send_ctx *ctx = ctx_get(s);
 		uint64_t seq = s->base_seq + s->n_inflight;
 
 		*ctx = (struct send_ctx){ .s = s, .seq = seq,
@@ -234,7 +277,7 @@ sinkq_pump(struct br_sink_mqtt *s)
 		/* paho refused it outright, so no callback will come. */
 		s->n_inflight--;
 		unlink_ctx(s, ctx);
-		free(ctx);
+		ctx_put(s, ctx);
 		if (rc == MQTTASYNC_DISCONNECTED ||
 		    rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
 			/* The connection is going (its notice is on the way) or
@@ -369,6 +412,8 @@ void
 sinkq_init(struct br_sink_mqtt *s)
 {
 	outbox_init(&s->pending);
+	pthread_mutex_init(&s->done_lock, NULL);
+	s->done_tail = &s->done;
 	s->sock = -1;
 	br_timer_init(&s->pump_timer, s->loop, pump_later, s);
 	br_timer_init(&s->flush_timer, s->loop, pump_later, s);
@@ -382,11 +427,19 @@ sinkq_release(struct br_sink_mqtt *s)
 
 	br_timer_stop(&s->pump_timer);
 	br_timer_stop(&s->flush_timer);
+	/* The done list holds outstanding ones only. */
 	while (s->outstanding != NULL) {
 		struct send_ctx *next = s->outstanding->next;
 		free(s->outstanding);
 		s->outstanding = next;
 	}
+	while (s->spare != NULL) {
+		struct send_ctx *next = s->spare->next;
+		free(s->spare);
+		s->spare = next;
+	}
+	s->done = NULL;
+	pthread_mutex_destroy(&s->done_lock);
 	for (size_t i = 0; i < s->n_inflight; i++)
 		br_msg_free(s->inflight[(s->base_seq + i) % WINDOW].msg);
 	while ((msg = outbox_pop_front(&s->pending)) != NULL)

@@ -6,6 +6,8 @@
 #ifndef BR_SINK_MQTT_INT_H
 #define BR_SINK_MQTT_INT_H
 
+#include <pthread.h>
+
 #include <MQTTAsync.h>
 
 #include "backoff.h"
@@ -28,7 +30,8 @@ struct send_ctx {
 	struct br_sink_mqtt *s;
 	uint64_t seq;
 	bool ok, stale;
-	struct send_ctx *prev, *next;
+	struct send_ctx *prev, *next;   /* outstanding, or spare (next) */
+	struct send_ctx *done_next;     /* on the done list */
 };
 
 struct slot {
@@ -61,6 +64,11 @@ struct br_sink_mqtt {
 	uint64_t base_seq;      /* seq of inflight[base_seq % WINDOW] */
 	size_t n_inflight;
 	struct send_ctx *outstanding;
+	struct send_ctx *spare;         /* settled, for reuse */
+	/* Settled by paho's threads, waiting for the loop: one wake-up and
+	 * no allocation per batch, however many messages it holds. */
+	pthread_mutex_t done_lock;
+	struct send_ctx *done, **done_tail;
 	int sock;               /* paho's socket, or -1 (see sinkq_nagle()) */
 	bool nodelay;           /* TCP_NODELAY is on on sock */
 	void (*disconnect_done)(void *);
