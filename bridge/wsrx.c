@@ -79,6 +79,17 @@ out_free(struct br_wsrx_out *o)
 }
 
 static void
+out_free_all(struct br_wsrx *r)
+{
+	while (r->out != NULL) {
+		struct br_wsrx_out *o = r->out;
+		r->out = o->next;
+		out_free(o);
+	}
+	r->out_tail = &r->out;
+}
+
+static void
 on_closed(struct br_wsrx *r)
 {
 	if (r->why[0] == '\0' && r->state == WS_OPEN)
@@ -96,12 +107,7 @@ on_closed(struct br_wsrx *r)
 	br_timer_stop(&r->resume);
 	br_netconn_free(r->conn);
 	r->conn = NULL;
-	while (r->out != NULL) {
-		struct br_wsrx_out *o = r->out;
-		r->out = o->next;
-		out_free(o);
-	}
-	r->out_tail = &r->out;
+	out_free_all(r);
 	r->hooks.gone(r->ctx, r->why);
 }
 
@@ -579,12 +585,7 @@ br_wsrx_free(struct br_wsrx *r)
 	br_timer_stop(&r->resume);
 	br_netconn_free(r->conn);
 	r->conn = NULL;
-	while (r->out != NULL) {
-		struct br_wsrx_out *o = r->out;
-		r->out = o->next;
-		out_free(o);
-	}
-	r->out_tail = &r->out;
+	out_free_all(r);
 	br_wsdec_free(&r->dec);
 	free(r->in);
 	free(r->host);

@@ -87,6 +87,13 @@ def fixture(typ):
     return copy.deepcopy(mt.load_fixtures()[typ]["event"])
 
 
+def cheer(text):
+    """The fixture's channel.cheer event with its message set to text."""
+    ev = fixture("channel.cheer")
+    ev["message"] = text
+    return ev
+
+
 def to_cool_streamer(ev):
     """twitch-cli samples use random broadcasters: make it ours."""
     ev = copy.deepcopy(ev)
@@ -253,9 +260,7 @@ class Stack:
     def settle(self, timeout=10):
         """Sends a sentinel cheer and waits for it: whatever the bridge
         received before has been handled by then."""
-        ev = fixture("channel.cheer")
-        ev["message"] = "sentinel"
-        r = self.notify("channel.cheer", ev)
+        r = self.notify("channel.cheer", cheer("sentinel"))
         self.wait_event("twitch/cool_streamer/bits", r.message_id, timeout)
         return r.message_id
 

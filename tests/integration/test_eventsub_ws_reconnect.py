@@ -9,15 +9,9 @@ import uuid
 
 import es_common as es
 import harness as h
-from es_common import EsCase
+from es_common import EsCase, cheer
 
 BITS = "twitch/cool_streamer/bits"
-
-
-def cheer(text):
-    ev = es.fixture("channel.cheer")
-    ev["message"] = text
-    return ev
 
 
 class ReconnectTest(EsCase):

@@ -15,7 +15,7 @@ import uuid
 
 import es_common as es
 import harness as h
-from es_common import EsCase
+from es_common import EsCase, cheer
 
 BITS = "twitch/cool_streamer/bits"
 
@@ -30,12 +30,6 @@ def make_cert(d, name):
         capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return cert, key
-
-
-def cheer(text):
-    ev = es.fixture("channel.cheer")
-    ev["message"] = text
-    return ev
 
 
 class TlsTest(EsCase):
