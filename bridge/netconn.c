@@ -29,6 +29,7 @@ struct br_netconn {
 	bool own_fd;
 	enum stage stage;
 	SSL *ssl;               /* NULL: plain TCP */
+	bool read_wants_write;  /* TLS must write before it can read on */
 };
 
 struct br_tls *
@@ -228,11 +229,14 @@ br_netconn_read(struct br_netconn *c, void *buf, size_t len, char *err,
 		return -1;
 	}
 	ERR_clear_error();
+	c->read_wants_write = false;
 	if ((rc = SSL_read(c->ssl, buf, len > 1 << 30 ? 1 << 30 : (int)len)) > 0)
 		return rc;
 	switch (SSL_get_error(c->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
 	case SSL_ERROR_WANT_WRITE:
+		c->read_wants_write = true;
+		return 0;
+	case SSL_ERROR_WANT_READ:
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
 		snprintf(err, errlen, "closed by the server");
@@ -241,6 +245,12 @@ br_netconn_read(struct br_netconn *c, void *buf, size_t len, char *err,
 		tls_error(c, "TLS read failed", err, errlen);
 		return -1;
 	}
+}
+
+bool
+br_netconn_read_wants_write(const struct br_netconn *c)
+{
+	return c->read_wants_write;
 }
 
 bool

@@ -197,8 +197,11 @@ read_more(struct br_wsrx *r)
 			kill_conn(r, err);
 			return;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (br_netconn_read_wants_write(r->conn))
+				lws_callback_on_writable(r->wsi);
 			return;
+		}
 		if (dst == r->net->rbuf) {
 			consume(r, dst, (size_t)n);
 		} else {
@@ -421,10 +424,14 @@ wsrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			read_more(r);
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		if (r->state == WS_CONNECTING)
+		if (r->state == WS_CONNECTING) {
 			step_connect(r);
-		else
-			flush(r);
+			break;
+		}
+		flush(r);
+		if (r->conn != NULL && br_netconn_read_wants_write(r->conn) &&
+		    !r->paused)
+			read_more(r);
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		on_closed(r);

@@ -41,6 +41,9 @@ int br_netconn_handshake(struct br_netconn *c, bool *want_write, char *err,
 /* >0 bytes read; 0 nothing there yet; -1 closed or failed (err). */
 ssize_t br_netconn_read(struct br_netconn *c, void *buf, size_t len,
                         char *err, size_t errlen);
+/* Whether the last read waits for the descriptor to be writable (TLS
+ * has to send something first); read again once it is. */
+bool br_netconn_read_wants_write(const struct br_netconn *c);
 /* Whether TLS holds bytes already read from the socket: no poll will
  * announce them. */
 bool br_netconn_pending(const struct br_netconn *c);
