@@ -10,6 +10,12 @@
  * EventSub WebSocket message is about 1 KiB, so a busy session is read
  * 16 messages a poll, not 4. One buffer per thread. */
 #define LOOP_READ_BUF 16384
+/* lws sizes its tables by the descriptor limit, about 17 bytes each and
+ * all of them touched: 17 MiB at the 1,048,576 some containers allow.
+ * We hold a few dozen sockets (the Twitch WebSockets, the webhook
+ * listener and its clients); a descriptor numbered past this is refused
+ * by lws (logged), which takes thousands open at once. */
+#define LOOP_MAX_FDS 4096
 
 struct inbox_item {
 	struct inbox_item *next;
@@ -73,6 +79,7 @@ br_loop_new(void)
 	info.user = loop;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.pt_serv_buf_size = LOOP_READ_BUF;
+	info.fd_limit_per_thread = LOOP_MAX_FDS;
 	loop->lws = lws_create_context(&info);
 	if (loop->lws == NULL)
 		goto fail;

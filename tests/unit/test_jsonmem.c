@@ -16,10 +16,11 @@ static void
 test_keeps_until_flushed(void **state)
 {
 	size_t before = mallinfo2().uordblks, made, freed, flushed;
-	json_t *arr = json_array();
+	json_t *arr;
 
 	if (before == 0)
 		skip();         /* a sanitizer's allocator: no glibc figures */
+	arr = json_array();
 	for (int i = 0; i < 1000; i++)
 		json_array_append_new(arr, json_string("a value of its own"));
 	made = mallinfo2().uordblks;
