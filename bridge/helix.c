@@ -15,6 +15,7 @@
 
 #include "helix.h"
 #include "log.h"
+#include "netconn.h"
 #include "util.h"
 
 #define BODY_MAX        (4u << 20)
@@ -47,6 +48,7 @@ struct wake;
 struct br_helix {
 	struct br_loop *loop;
 	char *api_url, *auth_url, *client_id, *ca_file;
+	char *ca_dir;           /* the system's hashed CAs, when no ca_file */
 	pthread_t worker;
 	bool started;
 	pthread_mutex_t lock;
@@ -203,8 +205,14 @@ setup(struct br_helix *h, CURL *c, struct job *j, struct curl_slist *hdrs,
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
-	if (h->ca_file != NULL)
+	if (h->ca_file != NULL) {
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	} else if (h->ca_dir != NULL) {
+		/* Certificates read as a chain needs them, not the whole
+		 * bundle parsed and cached (1.6 MiB). */
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, h->ca_dir);
+	}
 	if (j->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
@@ -385,6 +393,7 @@ br_helix_new(struct br_loop *loop, const struct br_helix_options *opts)
 	h->auth_url = br_xstrdup(opts->auth_url ? opts->auth_url : "");
 	h->client_id = br_xstrdup(opts->client_id ? opts->client_id : "");
 	h->ca_file = br_xstrdup_nonempty(opts->ca_file);
+	h->ca_dir = br_xstrdup_nonempty(br_tls_system_dir());
 	h->queue_tail = &h->queue;
 	h->done_tail = &h->done;
 	atomic_init(&h->stopping, false);
@@ -428,6 +437,7 @@ br_helix_free(struct br_helix *h)
 	free(h->auth_url);
 	free(h->client_id);
 	free(h->ca_file);
+	free(h->ca_dir);
 	free(h);
 }
 

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -32,6 +33,46 @@ struct br_netconn {
 	bool read_wants_write;  /* TLS must write before it can read on */
 };
 
+/* Whether dir holds certificates by subject hash ("1a2b3c4d.0"), which
+ * OpenSSL reads one at a time as a chain needs them. */
+static bool
+hashed_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL)
+		found = strlen(e->d_name) == 10 && strcmp(e->d_name + 8, ".0") == 0 &&
+		    strspn(e->d_name, "0123456789abcdef") == 8;
+	closedir(d);
+	return found;
+}
+
+const char *
+br_tls_system_dir(void)
+{
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+
+	if (dir == NULL || *dir == '\0')
+		dir = X509_get_default_cert_dir();
+	return hashed_dir(dir) ? dir : NULL;
+}
+
+/* The system's CAs: from the hashed directory when there is one; the
+ * bundle file would be parsed whole, 1.6 MiB kept per context. */
+static bool
+load_system_cas(SSL_CTX *ctx)
+{
+	const char *dir = br_tls_system_dir();
+
+	if (dir != NULL)
+		return SSL_CTX_load_verify_dir(ctx, dir) == 1;
+	return SSL_CTX_set_default_verify_paths(ctx) == 1;
+}
+
 struct br_tls *
 br_tls_new(const char *ca_file)
 {
@@ -52,7 +93,7 @@ br_tls_new(const char *ca_file)
 			log_error("tls: cannot load the CA file %s", ca_file);
 			goto fail;
 		}
-	} else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
+	} else if (!load_system_cas(t->ctx)) {
 		log_error("tls: cannot load the system's CA certificates");
 		goto fail;
 	}

@@ -17,6 +17,10 @@ struct br_tls;
 
 /* ca_file: NULL or "" for the system's CAs. NULL (logged) on failure. */
 struct br_tls *br_tls_new(const char *ca_file);
+/* The system's CA directory ($SSL_CERT_DIR, else OpenSSL's) when it is
+ * hashed (OpenSSL, and curl over it, then read a certificate when a
+ * chain needs it instead of the whole bundle), else NULL. */
+const char *br_tls_system_dir(void);
 void br_tls_free(struct br_tls *t);
 
 struct br_netconn;

@@ -77,6 +77,24 @@ class TlsTest(EsCase):
                          "no subscription re-created after the reconnect")
         es.check_no_violations(self, st)
 
+    def test_system_ca_directory(self):
+        # No twitch.ca_file: the system's CAs, read from a hashed
+        # directory ($SSL_CERT_DIR stands in for /etc/ssl/certs), for the
+        # WebSocket and for Helix alike.
+        cadir = os.path.join(self.dir, "certs")
+        os.mkdir(cadir)
+        shutil.copy(self.tls[0], os.path.join(cadir, "twitch.pem"))
+        r = subprocess.run(["openssl", "rehash", cadir],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = self.stack(mock_kw={"tls": self.tls},
+                        env={"TWITCH2MQTT_TWITCH_CA_FILE": "",
+                             "SSL_CERT_DIR": cadir,
+                             "SSL_CERT_FILE": "/nonexistent"})
+        self.ok_events(st.subscribe(["bits"]), ["bits"])
+        r = st.notify("channel.cheer", cheer("system CAs"))
+        st.wait_event(BITS, r.message_id, 10)
+
     def test_untrusted_certificate_refused_clearly(self):
         other, _ = make_cert(self.dir, "other")
         # libcurl would refuse the certificate for Helix as well, and the
