@@ -183,6 +183,7 @@ reconcile_channels(struct bridge *b, json_t *old, json_t *now)
 			continue;
 		json_t *un = json_deep_copy(req);
 		json_object_del(un, "token");
+		json_object_del(un, "refresh_token");
 		br_control_apply(b->control, BR_ACTION_UNSUBSCRIBE, un);
 		json_decref(un);
 	}
