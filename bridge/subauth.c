@@ -101,7 +101,9 @@ refresh_free(struct refresh *r)
 }
 
 /* Twitch spent the old refresh token: every subscription that held the
- * pair (the same may be given for two transports) takes the new one. */
+ * pair (the same may be given for two transports) takes the new one.
+ * sub, the one refused, names the channel; any other will do if it went
+ * meanwhile. */
 static void
 adopt(struct br_subauth *sa, struct refresh *r,
     const struct br_token_pair *fresh, struct br_sub *sub)
@@ -115,9 +117,11 @@ adopt(struct br_subauth *sa, struct refresh *r,
 			continue;
 		br_sub_set_tokens(s, fresh->access_token, fresh->refresh_token,
 		    s->token_origin);
+		if (sub == NULL)
+			sub = s;
 		n++;
 	}
-	if (n == 0 || sub == NULL)
+	if (n == 0)
 		return;
 	log_info("%s: refreshed the token of the %s subscription to channel "
 	    "%s (held by %zu subscription%s)", sa->source, sub->transport,
@@ -143,14 +147,13 @@ refreshed(void *arg, const struct br_token_pair *fresh, bool refused)
 		}
 	sub = br_subs_find(sa->subs, r->transport, r->login, r->id);
 	if (fresh != NULL) {
-		adopt(sa, r, fresh, sub);
 		ok = sub != NULL;
+		adopt(sa, r, fresh, sub);
 	} else if (sub != NULL && !same(sub->refresh_token, r->old_refresh)) {
 		ok = true;      /* a new pair came meanwhile: try that */
 	} else if (sub != NULL && refused) {
 		give_up(sa, sub, r->why, "its refresh token too");
-	}
-	/* Not refused, only not answered: the next call may try again. */
+	}       /* else no answer: the next refusal may try again */
 	for (struct waiter *w = r->waiters; w != NULL; w = w->next)
 		w->done(w->arg, ok);
 	refresh_free(r);
