@@ -1,9 +1,9 @@
 /*
  * Twitch tokens for the daemon (CONTRACT 2 and 7). The user token is
  * validated at start and hourly, refreshed before it expires and on 401,
- * one refresh at a time; the app token is auth_app.c's. Everything runs
- * on the loop thread. Nothing here logs or publishes a token, a refresh
- * token or the client secret.
+ * one refresh at a time; the app token is auth_app.c's, subscriptions'
+ * own tokens auth_pair.c's. Everything runs on the loop thread. Nothing
+ * here logs or publishes a token, a refresh token or the client secret.
  * Which user token (configuration or tokens.json): br_tokens_choose().
  *
  * hooks.ready runs each time the token becomes usable after it was not:
@@ -431,11 +431,22 @@ auth_post_token(struct br_auth *a, const char *grant, br_helix_cb cb)
 	free(cid);
 }
 
+/* POST /token: the refresh grant for refresh_token. */
+void
+auth_post_refresh(struct br_auth *a, const char *refresh_token, br_helix_cb cb)
+{
+	char *rt = br_urlencode(refresh_token);
+	char *grant = br_xasprintf("grant_type=refresh_token&refresh_token=%s",
+	    rt);
+
+	auth_post_token(a, grant, cb);
+	br_secret_free(grant);
+	br_secret_free(rt);
+}
+
 static void
 refresh(struct br_auth *a, bool internal, br_auth_done done, void *arg)
 {
-	char *rt, *grant;
-
 	if (a->failed && !recover(a)) {
 		if (done != NULL)
 			done(arg, false);
@@ -459,11 +470,7 @@ refresh(struct br_auth *a, bool internal, br_auth_done done, void *arg)
 	if (a->refreshing)
 		return;
 	a->refreshing = true;
-	rt = br_urlencode(a->tok.refresh_token);
-	grant = br_xasprintf("grant_type=refresh_token&refresh_token=%s", rt);
-	auth_post_token(a, grant, on_refresh);
-	br_secret_free(grant);
-	br_secret_free(rt);
+	auth_post_refresh(a, a->tok.refresh_token, on_refresh);
 }
 
 void
@@ -533,6 +540,7 @@ br_auth_free(struct br_auth *a)
 		pthread_mutex_unlock(&orphans_lock);
 	}
 	auth_ref_put(a->ref);
+	auth_pairs_free(a);
 	waiters_free(a->refresh_waiters);
 	waiters_free(a->app_waiters);
 	br_tokens_clear(&a->tok);

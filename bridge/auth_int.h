@@ -2,7 +2,8 @@
  * Private to the auth module: the tokens.json file, shared by the daemon
  * (auth.c) and the device-code flow (auth_device.c), and exposed to the
  * unit tests; and the daemon's struct br_auth, shared by auth.c (the
- * user token) and auth_app.c (the app token).
+ * user token), auth_app.c (the app token) and auth_pair.c (the tokens of
+ * subscriptions).
  */
 #ifndef BR_AUTH_INT_H
 #define BR_AUTH_INT_H
@@ -58,6 +59,8 @@ void br_secret_free(char *s);
 
 /* ---- the daemon's tokens ---- */
 
+struct auth_pair;
+
 struct auth_waiter {
 	struct auth_waiter *next;
 	br_auth_done done;              /* user token waiters */
@@ -94,6 +97,9 @@ struct br_auth {
 	int64_t app_expires_ms;                 /* monotonic */
 	bool app_fetching, app_warned;
 	struct auth_waiter *app_waiters;
+
+	struct auth_pair *pairs;        /* subscriptions' refreshes, in turn */
+	bool pair_sent;                 /* the first one is under way */
 };
 
 /* auth.c, for auth_app.c */
@@ -109,5 +115,10 @@ struct auth_waiter *auth_waiter_add(struct auth_waiter **list,
 void auth_notify(struct br_auth *a, struct auth_waiter *w, bool ok,
                  const char *token);
 void auth_post_token(struct br_auth *a, const char *grant, br_helix_cb cb);
+void auth_post_refresh(struct br_auth *a, const char *refresh_token,
+                       br_helix_cb cb);
+
+/* auth_pair.c, for auth.c: drops the waiting refreshes uncalled. */
+void auth_pairs_free(struct br_auth *a);
 
 #endif

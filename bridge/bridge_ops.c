@@ -182,7 +182,10 @@ reconcile_channels(struct bridge *b, json_t *old, json_t *now)
 		if (contains(now, req))
 			continue;
 		json_t *un = json_deep_copy(req);
+		/* unsubscribe takes none of these */
 		json_object_del(un, "token");
+		json_object_del(un, "refresh_token");
+		json_object_del(un, "moderator_id");
 		br_control_apply(b->control, BR_ACTION_UNSUBSCRIBE, un);
 		json_decref(un);
 	}

@@ -487,7 +487,7 @@ summary_value(const struct br_config *cfg, size_t i)
 	}
 }
 
-/* Secrets become "<key>_set": true or false; a channel's token too. */
+/* Secrets become "<key>_set": true or false; a channel's tokens too. */
 json_t *
 br_config_summary(const struct br_config *cfg)
 {
@@ -514,6 +514,8 @@ br_config_summary(const struct br_config *cfg)
 		c = json_copy(el);
 		if (json_object_del(c, "token") == 0)
 			json_object_set_new(c, "token_set", json_true());
+		if (json_object_del(c, "refresh_token") == 0)
+			json_object_set_new(c, "refresh_token_set", json_true());
 		json_array_append_new(ch, c);
 	}
 	json_object_set_new(root, "channels", ch);

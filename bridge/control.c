@@ -33,7 +33,8 @@ struct pending {
 	struct br_sub *sub;
 	bool created;
 	json_t *before;         /* sub->events as they were, to undo */
-	char *token_before;
+	bool new_tokens;        /* the request replaced the token pair */
+	char *token_before, *refresh_before, *origin_before;    /* secrets */
 	char **events;
 	size_t n_events;
 };
@@ -53,6 +54,14 @@ br_control_new(const struct br_control_env *env)
 }
 
 static void
+wipe_free(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static void
 pending_free(struct pending *p)
 {
 	free(p->action);
@@ -60,9 +69,9 @@ pending_free(struct pending *p)
 	json_decref(p->before);
 	free(p->response_topic);
 	free(p->corr);
-	if (p->token_before)
-		explicit_bzero(p->token_before, strlen(p->token_before));
-	free(p->token_before);
+	wipe_free(p->token_before);
+	wipe_free(p->refresh_before);
+	free(p->origin_before);
 	for (size_t i = 0; i < p->n_events; i++)
 		free(p->events[i]);
 	free(p->events);
@@ -155,7 +164,11 @@ undo(struct pending *p)
 	json_decref(p->sub->events);
 	p->sub->events = p->before;
 	p->before = NULL;
-	br_sub_set_token(p->sub, p->token_before);
+	/* Only what the request brought is undone: a refresh of the pair
+	 * held before stays (its old refresh token is spent). */
+	if (p->new_tokens)
+		br_sub_set_tokens(p->sub, p->token_before, p->refresh_before,
+		    p->origin_before);
 }
 
 static void
@@ -178,6 +191,9 @@ subscribed(void *arg, const char *error)
 	if (error != NULL) {
 		answer_pending(p, NULL, error);
 		undo(p);
+		/* A refresh meanwhile may have saved the request's pair. */
+		if (p->new_tokens)
+			c->env.changed(c->env.ctx);
 	} else {
 		json_t *data = sub_answer(p->sub, p->events, p->n_events, NULL,
 		    &all_ok);
@@ -228,7 +244,6 @@ pending_new(struct br_control *c, const struct origin *o, char *const *events,
 	p->sub = sub;
 	p->created = created;
 	p->before = json_deep_copy(sub->events);
-	p->token_before = sub->token ? br_xstrdup(sub->token) : NULL;
 	p->events = br_xcalloc(n, sizeof *p->events);
 	for (size_t i = 0; i < n; i++)
 		p->events[p->n_events++] = br_xstrdup(events[i]);
@@ -262,6 +277,28 @@ ask_source(struct br_source *src, struct pending *p, char *const *ask,
 		subscribed(p, err);
 }
 
+/* A new pair replaces the held one; the one it replaced is kept to undo
+ * a request that fails. */
+static void
+take_tokens(struct pending *p, const struct br_request *req)
+{
+	struct br_sub *sub = p->sub;
+	char *t = br_xstrdup_nonempty(sub->token);
+	char *r = br_xstrdup_nonempty(sub->refresh_token);
+	char *o = br_xstrdup_nonempty(sub->token_origin);
+
+	p->new_tokens = br_sub_offer_tokens(sub, req->token, req->refresh_token);
+	if (!p->new_tokens) {
+		wipe_free(t);
+		wipe_free(r);
+		free(o);
+		return;
+	}
+	p->token_before = t;
+	p->refresh_before = r;
+	p->origin_before = o;
+}
+
 static void
 subscribe(struct br_control *c, struct br_request *req, const struct origin *o)
 {
@@ -293,8 +330,7 @@ subscribe(struct br_control *c, struct br_request *req, const struct origin *o)
 	}
 	struct pending *p = pending_new(c, o, req->events, req->n_events, sub,
 	    created);
-	if (req->token != NULL)
-		br_sub_set_token(sub, req->token);
+	take_tokens(p, req);
 	if (req->moderator_id != NULL) {
 		free(sub->moderator_id);
 		sub->moderator_id = br_xstrdup(req->moderator_id);

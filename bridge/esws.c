@@ -46,8 +46,47 @@ after_refresh(void *arg, bool ok)
 	reconcile(es);
 }
 
-/* One refresh for every want that met a 401; they are tried again after
- * it, or fail with it. */
+/* A want whose subscription's own token met a 401 waits for its refresh
+ * (subauth.c), then is tried again or fails. */
+struct own_wait {
+	struct br_esws *es;
+	uint64_t serial;
+};
+
+static void
+own_refreshed(void *arg, bool ok)
+{
+	struct own_wait *ow = arg;
+	struct br_esws *es = ow->es;
+	struct br_want *w = br_wants_by_serial(es->wants, ow->serial);
+
+	free(ow);
+	if (w == NULL || !w->auth_wait)
+		return;
+	w->auth_wait = false;
+	if (!ok && w->st == BR_WANT_NEW)
+		br_wants_set(es->wants, w, BR_WANT_FAILED, BR_SUBAUTH_FAILED);
+	reconcile(es);
+}
+
+static void
+own_refused(struct br_esws *es, struct br_want *w, struct br_sub *sub,
+    unsigned gen)
+{
+	struct own_wait *ow = br_xcalloc(1, sizeof *ow);
+	bool first = !w->retried_auth;
+
+	ow->es = es;
+	ow->serial = w->serial;
+	w->retried_auth = true;
+	w->st = BR_WANT_NEW;
+	w->auth_wait = true;
+	br_subauth_refused(es->subauth, sub, gen, first, "401 from Helix",
+	    own_refreshed, ow);
+}
+
+/* One refresh for every want that met a 401 with the bridge's token; they
+ * are tried again after it, or fail with it. */
 static void
 need_refresh(struct br_esws *es)
 {
@@ -70,6 +109,7 @@ struct call {
 	struct esws_session *sess;
 	uint64_t serial;
 	char *session_id;
+	unsigned token_gen;     /* of the subscription's own token */
 };
 
 static bool
@@ -87,6 +127,7 @@ created(void *arg, const struct br_helix_response *res)
 	struct br_want *w = br_wants_by_serial(es->wants, call->serial);
 	json_t *data = json_array_get(json_object_get(res->json, "data"), 0);
 	const char *id = json_string_value(json_object_get(data, "id"));
+	struct br_sub *sub;
 	char reason[512];
 
 	if (w == NULL || w->st != BR_WANT_POSTING ||
@@ -96,13 +137,15 @@ created(void *arg, const struct br_helix_response *res)
 			delete_at_twitch(es, NULL, id);
 		goto out;
 	}
+	sub = held(es, w->login);
 	if (res->status == 202 || res->status == 409) {
 		free(w->twitch_id);
 		w->twitch_id = id ? br_xstrdup(id) : NULL;
 		br_backoff_reset(&call->sess->backoff);
 		br_wants_set(es->wants, w, BR_WANT_ENABLED, NULL);
-	} else if (res->status == 401 && !w->retried_auth &&
-	    held(es, w->login) != NULL && held(es, w->login)->token == NULL) {
+	} else if (res->status == 401 && sub != NULL && sub->token != NULL) {
+		own_refused(es, w, sub, call->token_gen);
+	} else if (res->status == 401 && !w->retried_auth && sub != NULL) {
 		w->retried_auth = true;
 		w->st = BR_WANT_NEW;
 		need_refresh(es);
@@ -129,10 +172,12 @@ post_create(struct esws_session *s, struct br_want *w)
 	    "transport", "method", "websocket", "session_id",
 	    s->active->session_id);
 	struct call *call = br_xcalloc(1, sizeof *call);
+	struct br_sub *sub = held(es, w->login);
 
 	call->sess = s;
 	call->serial = w->serial;
 	call->session_id = br_xstrdup(s->active->session_id);
+	call->token_gen = sub != NULL ? sub->token_gen : 0;
 	w->st = BR_WANT_POSTING;
 	br_helix_api(es->helix, "POST", "/eventsub/subscriptions",
 	    token_for(es, w->login), body, created, call);
@@ -216,7 +261,7 @@ reconcile_session(struct esws_session *s)
 	    br_auth_user_id(es->auth) == NULL))
 		return;
 	for (struct br_want *w = br_wants_first(es->wants); w; w = w->next)
-		if (w->st == BR_WANT_NEW && w->slot == s->index)
+		if (w->st == BR_WANT_NEW && w->slot == s->index && !w->auth_wait)
 			post_create(s, w);
 }
 
@@ -407,7 +452,7 @@ esws_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
 	struct br_wants_req *r = br_wants_request(es->wants, sub, events, n,
 	    done, arg);
 	struct br_wants_lookup how = { es->helix, es->auth, false, AUTH_FAILED,
-		expanded, es };
+		expanded, es, es->subauth };
 	br_timer_start(&es->deadline, REQUEST_DEADLINE_MS);
 	br_wants_resolve(es->wants, r, &how);
 	return NULL;
@@ -486,6 +531,7 @@ br_esws_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	es->url = br_xstrdup(opts->url);
 	es->ca_file = opts->ca_file ? br_xstrdup(opts->ca_file) : NULL;
 	es->wants = br_wants_new(subs, "websocket", hooks, NULL);
+	es->subauth = br_subauth_new(auth, subs, ESWS_SOURCE, hooks);
 	for (int i = 0; i < ESWS_SESSIONS; i++) {
 		struct esws_session *s = &es->sess[i];
 		s->es = es;
@@ -531,6 +577,7 @@ br_esws_free(struct br_esws *es)
 	}
 	br_wsrx_net_free(es->net);
 	br_wants_free(es->wants);
+	br_subauth_free(es->subauth);
 	free(es->url);
 	free(es->ca_file);
 	free(es);

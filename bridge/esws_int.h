@@ -10,6 +10,7 @@
 #include "backoff.h"
 #include "esws.h"
 #include "eventsub.h"
+#include "subauth.h"
 #include "wants.h"
 #include "wsrx.h"
 
@@ -59,6 +60,7 @@ struct br_esws {
 	struct br_wsrx_net *net;
 	struct esws_session sess[ESWS_SESSIONS];
 	struct br_wants *wants;
+	struct br_subauth *subauth;     /* subscriptions' own tokens */
 	struct br_timer deadline;       /* for requests waiting on a session */
 	bool stopped, refreshing;
 };

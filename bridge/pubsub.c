@@ -158,6 +158,13 @@ fail_topic(struct br_pubsub *ps, struct ps_topic *t, const char *reason)
 	ps_topic_settled(ps, t);
 }
 
+static bool
+own_token(struct br_pubsub *ps, const struct ps_topic *t)
+{
+	struct br_sub *sub = held(ps, t->login);
+	return sub != NULL && sub->token != NULL;
+}
+
 static void
 after_refresh(void *arg, bool ok)
 {
@@ -165,7 +172,7 @@ after_refresh(void *arg, bool ok)
 
 	ps->refreshing = false;
 	for (struct ps_topic *t = ps->topics; t; t = t->next) {
-		if (t->st != PT_AUTHWAIT)
+		if (t->st != PT_AUTHWAIT || own_token(ps, t))
 			continue;
 		if (ok)
 			t->st = PT_NEW;
@@ -175,21 +182,99 @@ after_refresh(void *arg, bool ok)
 	ps_pool_sync(ps);
 }
 
+/* A topic whose subscription's own token was refused waits for its
+ * refresh (subauth.c). The answer may come at once, from inside the
+ * RESPONSE being settled: then the topic is only marked, and the
+ * RESPONSE's pool sync LISTENs it. */
+struct own_wait {
+	struct br_pubsub *ps;
+	char name[BR_PS_TOPIC_MAX];
+	bool calling, answered, ok;
+};
+
+static void
+own_settle(struct br_pubsub *ps, const char *name, bool ok)
+{
+	struct ps_topic *t = ps_topic_find(ps, name);
+
+	if (t == NULL || t->st != PT_AUTHWAIT)
+		return;         /* unsubscribed, or asked for again */
+	if (ok)
+		t->st = PT_NEW;
+	else
+		fail_topic(ps, t, BR_SUBAUTH_FAILED);
+}
+
+static bool
+channel_waits(struct br_pubsub *ps, const char *login)
+{
+	for (struct ps_topic *t = ps->topics; t; t = t->next)
+		if (t->st == PT_AUTHWAIT && strcmp(t->login, login) == 0)
+			return true;
+	return false;
+}
+
+/* The channel's last topic to hear of the refresh LISTENs them all, in
+ * one frame. */
+static void
+own_refreshed(void *arg, bool ok)
+{
+	struct own_wait *ow = arg;
+	struct ps_topic *t;
+
+	if (ow->calling) {
+		ow->answered = true;
+		ow->ok = ok;
+		return;
+	}
+	t = ps_topic_find(ow->ps, ow->name);
+	own_settle(ow->ps, ow->name, ok);
+	if (t == NULL || !channel_waits(ow->ps, t->login))
+		ps_pool_sync(ow->ps);
+	free(ow);
+}
+
+static void
+own_bad_auth(struct br_pubsub *ps, struct ps_topic *t, struct br_sub *sub)
+{
+	struct own_wait *ow = br_xcalloc(1, sizeof *ow);
+	bool first = !t->retried_auth;
+
+	log_warn("pubsub: ERR_BADAUTH for topic %.*s of channel %s, LISTENed "
+	    "with the subscription's own token", (int)strcspn(t->name, "."),
+	    t->name, t->login);
+	ow->ps = ps;
+	snprintf(ow->name, sizeof ow->name, "%s", t->name);
+	ow->calling = true;
+	t->retried_auth = true;
+	t->st = PT_AUTHWAIT;
+	br_subauth_refused(ps->subauth, sub, t->token_gen, first,
+	    "ERR_BADAUTH on LISTEN", own_refreshed, ow);
+	ow->calling = false;
+	if (!ow->answered)
+		return;
+	own_settle(ps, ow->name, ow->ok);
+	free(ow);
+}
+
 void
 ps_bad_auth(struct br_pubsub *ps, struct ps_topic *t)
 {
 	struct br_sub *sub = held(ps, t->login);
-	bool own = sub != NULL && sub->token != NULL;
 	char detail[512];
 
+	if (sub != NULL && sub->token != NULL) {
+		own_bad_auth(ps, t, sub);
+		return;
+	}
 	snprintf(detail, sizeof detail, "PubSub refused the user token for "
 	    "topic %.*s of channel %s (ERR_BADAUTH)%s", (int)strcspn(t->name,
-	    "."), t->name, t->login, own || t->retried_auth ? "; subscribe "
+	    "."), t->name, t->login, t->retried_auth ? "; subscribe "
 	    "again with a new token" : "; refreshing it and trying again");
 	log_warn("pubsub: %s", detail);
 	ps->hooks.event(ps->hooks.ctx, "auth_failed", BR_PS_SOURCE, t->login,
 	    topic_events(ps, t), detail);
-	if (own || t->retried_auth || !br_auth_has_user(ps->auth) ||
+	if (t->retried_auth || !br_auth_has_user(ps->auth) ||
 	    br_auth_failed(ps->auth)) {
 		fail_topic(ps, t, "failed: bad auth (ERR_BADAUTH: Twitch "
 		    "refused the token; subscribe again with a new token)");
@@ -304,7 +389,7 @@ ps_subscribe(void *impl, struct br_sub *sub, char *const *events, size_t n,
 	struct br_wants_req *r = br_wants_request(ps->wants, sub, events, n,
 	    done, arg);
 	struct br_wants_lookup how = { ps->helix, ps->auth, false, AUTH_FAILED,
-		expanded, ps };
+		expanded, ps, ps->subauth };
 	br_timer_start(&ps->deadline, REQUEST_DEADLINE_MS);
 	br_wants_resolve(ps->wants, r, &how);
 	return NULL;
@@ -375,6 +460,7 @@ br_pubsub_new(struct br_loop *loop, struct br_bus *bus, struct br_helix *helix,
 	ps->pong_ms = opts->pong_ms > 0 ? opts->pong_ms : 10000;
 	ps->response_ms = opts->response_ms > 0 ? opts->response_ms : 10000;
 	ps->wants = br_wants_new(subs, "pubsub", hooks, ps_specs);
+	ps->subauth = br_subauth_new(auth, subs, BR_PS_SOURCE, hooks);
 	/* 1 s doubling with jitter, capped at 30 s: never hours. */
 	br_backoff_init(&ps->backoff, 1000, 30000, br_random64());
 	br_backoff_init(&ps->server_backoff, 1000, 60000, br_random64());
@@ -412,6 +498,7 @@ br_pubsub_free(struct br_pubsub *ps)
 	ps_topics_free(ps);
 	br_wsrx_net_free(ps->net);
 	br_wants_free(ps->wants);
+	br_subauth_free(ps->subauth);
 	free(ps->url);
 	free(ps->ca_file);
 	free(ps);

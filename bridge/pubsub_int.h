@@ -11,6 +11,7 @@
 #include "backoff.h"
 #include "eventsub_int.h"
 #include "pubsub.h"
+#include "subauth.h"
 #include "wants.h"
 #include "wsrx.h"
 
@@ -63,6 +64,7 @@ struct ps_topic {
 	enum ps_tstate st;
 	char nonce[24];         /* of the LISTEN in flight */
 	int64_t sent_ms;
+	unsigned token_gen;     /* of the subscription's own token it sent */
 	bool retried_auth;      /* one refresh per topic and request */
 	bool used;              /* mark for the sweep */
 	char *reason;           /* "failed: ..." while PT_FAILED */
@@ -96,6 +98,7 @@ struct br_pubsub {
 	struct ps_conn *conns;
 	struct ps_topic *topics;
 	struct br_wants *wants;
+	struct br_subauth *subauth;     /* subscriptions' own tokens */
 	struct br_backoff backoff;      /* reconnects */
 	struct br_backoff server_backoff;       /* ERR_SERVER */
 	struct br_timer retry, deadline, server_retry;

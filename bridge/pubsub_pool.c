@@ -76,11 +76,14 @@ conn_count(struct br_pubsub *ps)
 	return n;
 }
 
+/* The token a topic is LISTENed with, and the generation of the
+ * subscription's own token (see subauth.h). */
 static const char *
-token_of(struct br_pubsub *ps, const struct ps_topic *t)
+token_of(struct br_pubsub *ps, const struct ps_topic *t, unsigned *gen)
 {
 	struct br_sub *sub = br_subs_find(ps->subs, "pubsub", t->login, NULL);
 
+	*gen = sub != NULL ? sub->token_gen : 0;
 	if (sub != NULL && sub->token != NULL)
 		return sub->token;
 	return br_auth_user_token(ps->auth);
@@ -120,7 +123,8 @@ listen_new(struct br_pubsub *ps, struct ps_conn *c)
 		for (struct ps_topic *t = ps->topics; t; t = t->next) {
 			if (t->conn != c || t->st != PT_NEW)
 				continue;
-			const char *tok = token_of(ps, t);
+			unsigned gen;
+			const char *tok = token_of(ps, t, &gen);
 			if (tok == NULL)
 				continue;
 			if (token == NULL)
@@ -128,6 +132,7 @@ listen_new(struct br_pubsub *ps, struct ps_conn *c)
 			if (strcmp(tok, token) != 0)
 				continue;
 			json_array_append_new(list, json_string(t->name));
+			t->token_gen = gen;
 			t->st = PT_SENT;
 			t->sent_ms = br_mono_ms();
 			snprintf(t->nonce, sizeof t->nonce, "%s", nonce);

@@ -253,6 +253,14 @@ br_request_parse(const char *action, const char *payload, size_t len)
 	return req;
 }
 
+static void
+wipe_free(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 void
 br_request_free(struct br_request *req)
 {
@@ -266,7 +274,8 @@ br_request_free(struct br_request *req)
 		free(req->events[i]);
 	free(req->events);
 	free(req->type);
-	free(req->token);
+	wipe_free(req->token);
+	wipe_free(req->refresh_token);
 	free(req->moderator_id);
 	free(req);
 }

@@ -1,10 +1,10 @@
 /*
  * Control requests (CONTRACT section 5): the keys each action accepts
  * and the judging of each value (channel, ids, transport, events, type,
- * token), with the tables of transports and of the events each carries.
- * request.c hands over a JSON object; the rules of its header hold here
- * too: one sentence per rejection, user input through br_quote(), never
- * the token.
+ * token and refresh token), with the tables of transports and of the
+ * events each carries. request.c hands over a JSON object; the rules of
+ * its header hold here too: one sentence per rejection, user input
+ * through br_quote(), never a token.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +63,7 @@ static const struct transport transports[] = {
 /* Accepted keys per action; "transaction" is accepted everywhere. */
 static const char *const subscribe_keys[] = {
 	"channel", "channel_id", "events", "transport", "token",
-	"moderator_id", "transaction", NULL
+	"refresh_token", "moderator_id", "transaction", NULL
 };
 static const char *const unsubscribe_keys[] = {
 	"channel", "channel_id", "events", "transport", "transaction", NULL
@@ -350,27 +350,56 @@ get_type(struct br_request *req, json_t *obj)
 	return 0;
 }
 
-/* The token's value is never quoted back: answers are published. */
+/* A secret string: a token or a refresh token. Its value is never quoted
+ * back: answers are published. */
+struct secret_key {
+	const char *key;
+	const char *kind;       /* "a user access token" */
+	const char *if_empty;   /* what to do instead */
+};
+
+static const struct secret_key token_key = { "token", "a user access token",
+	"give a user access token or leave token out to use the bridge's own" };
+static const struct secret_key refresh_key = { "refresh_token",
+	"the refresh token that came with token", "give the refresh token "
+	"that came with token, or leave refresh_token out" };
+
 static int
-get_token(struct br_request *req, json_t *obj)
+get_secret(struct br_request *req, json_t *obj, const struct secret_key *k,
+    char **out)
 {
-	json_t *v = json_object_get(obj, "token");
+	json_t *v = json_object_get(obj, k->key);
 	const char *s;
 
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v))
-		return request_fail(req, "token must be a string (a user "
-		    "access token), got %s", br_json_kind(v));
+		return request_fail(req, "%s must be a string (%s), got %s",
+		    k->key, k->kind, br_json_kind(v));
 	s = json_string_value(v);
 	if (*s == '\0')
-		return request_fail(req, "token is empty; give a user access "
-		    "token or leave token out to use the bridge's own");
+		return request_fail(req, "%s is empty; %s", k->key, k->if_empty);
 	for (const char *p = s; *p != '\0'; p++)
 		if (*p <= ' ' || *p >= 0x7f || p - s >= TOKEN_MAX)
-			return request_fail(req, "token must be at most %d "
-			    "printable characters without spaces", TOKEN_MAX);
-	req->token = br_xstrdup(s);
+			return request_fail(req, "%s must be at most %d "
+			    "printable characters without spaces", k->key,
+			    TOKEN_MAX);
+	*out = br_xstrdup(s);
+	return 0;
+}
+
+/* refresh_token (an extension of the contract) only means something
+ * beside the token it refreshes. */
+static int
+get_tokens(struct br_request *req, json_t *obj)
+{
+	if (get_secret(req, obj, &token_key, &req->token) ||
+	    get_secret(req, obj, &refresh_key, &req->refresh_token))
+		return -1;
+	if (req->refresh_token != NULL && req->token == NULL)
+		return request_fail(req, "refresh_token needs token: give the "
+		    "user access token it belongs to as token, or leave "
+		    "refresh_token out");
 	return 0;
 }
 
@@ -400,7 +429,7 @@ request_validate(struct br_request *req, json_t *obj)
 	}
 	if (a == BR_ACTION_SIMULATE && get_type(req, obj))
 		return;
-	if (a == BR_ACTION_SUBSCRIBE && (get_token(req, obj) ||
+	if (a == BR_ACTION_SUBSCRIBE && (get_tokens(req, obj) ||
 	    get_id(req, obj, "moderator_id", &req->moderator_id)))
 		return;
 }

@@ -8,6 +8,8 @@
 
 #define SUBS_FILE "subscriptions.json"
 #define SUBS_FILE_MAX (16u << 20)
+/* Fixed, so that an origin tag is comparable across restarts. */
+#define ORIGIN_SEED 0x7375626f72696769ULL
 
 struct br_subs {
 	char *path;
@@ -24,15 +26,23 @@ br_subs_new(const char *state_dir)
 }
 
 static void
+wipe_free(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static void
 sub_free(struct br_sub *sub)
 {
 	free(sub->transport);
 	free(sub->id);
 	free(sub->login);
 	free(sub->name);
-	if (sub->token != NULL)
-		explicit_bzero(sub->token, strlen(sub->token));
-	free(sub->token);
+	wipe_free(sub->token);
+	wipe_free(sub->refresh_token);
+	free(sub->token_origin);
 	free(sub->moderator_id);
 	json_decref(sub->events);
 	free(sub);
@@ -123,13 +133,62 @@ br_sub_status(const struct br_sub *sub, const char *event)
 	return json_string_value(json_object_get(sub->events, event));
 }
 
-void
-br_sub_set_token(struct br_sub *sub, const char *token)
+/* The origin tag of a pair: one-way and only compared for equality; the
+ * file that keeps it keeps the tokens themselves. */
+static char *
+origin_of(const char *token, const char *refresh_token)
 {
-	if (sub->token != NULL)
-		explicit_bzero(sub->token, strlen(sub->token));
-	free(sub->token);
-	sub->token = br_xstrdup_nonempty(token);
+	const char *r = refresh_token != NULL ? refresh_token : "";
+	size_t lt = strlen(token), lr = strlen(r);
+	char *buf = br_xmalloc(lt + lr + 1);
+	uint64_t h;
+
+	memcpy(buf, token, lt);
+	buf[lt] = '\n';
+	memcpy(buf + lt + 1, r, lr);
+	h = br_hash64(buf, lt + lr + 1, ORIGIN_SEED);
+	explicit_bzero(buf, lt + lr + 1);
+	free(buf);
+	return br_xasprintf("h64:%016llx", (unsigned long long)h);
+}
+
+/* The arguments may be the sub's own strings: copy before freeing. */
+void
+br_sub_set_tokens(struct br_sub *sub, const char *token,
+    const char *refresh_token, const char *origin)
+{
+	char *t = br_xstrdup_nonempty(token);
+	char *r = t != NULL ? br_xstrdup_nonempty(refresh_token) : NULL;
+	char *o = t != NULL ? br_xstrdup_nonempty(origin) : NULL;
+
+	wipe_free(sub->token);
+	wipe_free(sub->refresh_token);
+	free(sub->token_origin);
+	sub->token = t;
+	sub->refresh_token = r;
+	sub->token_origin = o;
+	sub->token_gen++;
+	sub->token_refused = false;
+}
+
+bool
+br_sub_offer_tokens(struct br_sub *sub, const char *token,
+    const char *refresh_token)
+{
+	char *o;
+	bool same;
+
+	if (token == NULL || *token == '\0')
+		return false;
+	o = origin_of(token, refresh_token);
+	same = sub->token != NULL && sub->token_origin != NULL &&
+	    strcmp(o, sub->token_origin) == 0;
+	if (!same)
+		br_sub_set_tokens(sub, token, refresh_token, o);
+	else            /* asked again by hand: worth one more try */
+		sub->token_refused = false;
+	free(o);
+	return !same;
 }
 
 static json_t *
@@ -169,8 +228,15 @@ sub_json(const struct br_sub *sub, bool with_secrets)
 	if (sub->moderator_id != NULL)
 		json_object_set_new(o, "moderator_id",
 		    json_string(sub->moderator_id));
-	if (with_secrets && sub->token != NULL)
-		json_object_set_new(o, "token", json_string(sub->token));
+	if (!with_secrets || sub->token == NULL)
+		return o;
+	json_object_set_new(o, "token", json_string(sub->token));
+	if (sub->refresh_token != NULL)
+		json_object_set_new(o, "refresh_token",
+		    json_string(sub->refresh_token));
+	if (sub->token_origin != NULL)
+		json_object_set_new(o, "token_origin",
+		    json_string(sub->token_origin));
 	return o;
 }
 
@@ -221,7 +287,9 @@ load_one(struct br_subs *subs, json_t *o)
 	json_object_foreach(events, ev, st)
 		if (json_is_string(st))
 			br_sub_set_status(sub, ev, json_string_value(st));
-	br_sub_set_token(sub, json_string_value(json_object_get(o, "token")));
+	br_sub_set_tokens(sub, json_string_value(json_object_get(o, "token")),
+	    json_string_value(json_object_get(o, "refresh_token")),
+	    json_string_value(json_object_get(o, "token_origin")));
 	sub->moderator_id = br_xstrdup_nonempty(json_string_value(
 	    json_object_get(o, "moderator_id")));
 	return 0;

@@ -3,12 +3,13 @@
  * books of wants: when its id or login is missing, Helix /users fills
  * both and the display name; then the request is expanded into wants.
  * EventSub over WebSocket and PubSub ask with the request's own token or
- * the bridge's user token (refreshed once on a 401 of the latter),
- * webhooks with the app token.
+ * the bridge's user token (either refreshed once on a 401, see
+ * subauth.h for the former), webhooks with the app token.
  */
 #include <stdlib.h>
 
 #include "auth.h"
+#include "subauth.h"
 #include "util.h"
 #include "wants.h"
 
@@ -16,6 +17,7 @@ struct lookup {
 	struct br_wants *ws;
 	struct br_wants_req *req;
 	struct br_wants_lookup how;
+	unsigned gen;           /* of the sub's own token when asked */
 };
 
 static void ask(struct lookup *l, const char *token);
@@ -55,6 +57,17 @@ refreshed(void *arg, bool ok)
 }
 
 static void
+own_refreshed(void *arg, bool ok)
+{
+	struct lookup *l = arg;
+
+	if (ok)
+		user_token(l);
+	else
+		fail(l, BR_SUBAUTH_REFUSED);
+}
+
+static void
 app_token(void *arg, const char *token)
 {
 	struct lookup *l = arg;
@@ -70,10 +83,17 @@ static void
 resolved(void *arg, const struct br_helix_response *res)
 {
 	struct lookup *l = arg;
+	struct br_sub *sub = br_wants_req_sub(l->req);
 	char msg[512];
 
-	if (!l->how.app && res->status == 401 &&
-	    br_wants_req_sub(l->req)->token == NULL &&
+	if (!l->how.app && res->status == 401 && sub->token != NULL &&
+	    l->how.subauth != NULL) {
+		br_subauth_refused(l->how.subauth, sub, l->gen,
+		    !br_wants_req_retried(l->req), "401 from Helix",
+		    own_refreshed, l);
+		return;
+	}
+	if (!l->how.app && res->status == 401 && sub->token == NULL &&
 	    !br_wants_req_retried(l->req)) {
 		br_auth_refresh(l->how.auth, refreshed, l);
 		return;
@@ -93,6 +113,7 @@ ask(struct lookup *l, const char *token)
 	char *path = br_xasprintf("/users?%s=%s", sub->login ? "login" : "id",
 	    enc);
 
+	l->gen = sub->token_gen;
 	br_helix_api(l->how.helix, "GET", path, token, NULL, resolved, l);
 	free(path);
 	free(enc);
@@ -112,7 +133,7 @@ br_wants_resolve(struct br_wants *ws, struct br_wants_req *r,
 		return;
 	}
 	struct lookup *l = br_xcalloc(1, sizeof *l);
-	*l = (struct lookup){ ws, r, *how };
+	*l = (struct lookup){ .ws = ws, .req = r, .how = *how };
 	if (how->app)
 		br_auth_app_token(how->auth, app_token, l);
 	else

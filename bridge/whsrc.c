@@ -362,7 +362,7 @@ whsrc_begin(struct br_whsrc *w, struct br_wants *ws, bool websub,
 		return missing;
 	struct br_wants_req *r = br_wants_request(ws, sub, events, n, done, arg);
 	struct br_wants_lookup how = { w->helix, w->auth, true, NULL,
-		next, w };
+		next, w, NULL };
 	br_wants_resolve(ws, r, &how);
 	return NULL;
 }

@@ -60,6 +60,21 @@ typedef void (*br_auth_token_cb)(void *arg, const char *token);
 void br_auth_app_token(struct br_auth *a, br_auth_token_cb done, void *arg);
 void br_auth_app_invalid(struct br_auth *a);
 
+/* A subscription's own token pair (a subscribe request's token and
+ * refresh_token), refreshed by the grant the user token uses: one request
+ * at a time, one for every caller with the same refresh token. done(arg,
+ * fresh, refused) runs on the loop thread: fresh is the new pair (borrowed
+ * for the call; the old refresh token when Twitch sent none), or NULL,
+ * with refused true when Twitch refused the refresh token (400 or 401)
+ * rather than could not be asked. The caller keeps the pair. */
+struct br_token_pair {
+	const char *access_token, *refresh_token;
+};
+typedef void (*br_auth_pair_cb)(void *arg, const struct br_token_pair *fresh,
+                                bool refused);
+void br_auth_refresh_pair(struct br_auth *a, const char *refresh_token,
+                          br_auth_pair_cb done, void *arg);
+
 /* `twitch2mqtt auth`: the device-code flow, blocking, for the command
  * line. Prints the verification URL and code, polls, stores the tokens
  * in <state_dir>/tokens.json (0600). Returns the exit code. */

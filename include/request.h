@@ -35,6 +35,8 @@ struct br_request {
 	size_t n_events;      /* (unsubscribe) or the defaults (subscribe) */
 	char *type;           /* simulate: the event type */
 	char *token;          /* secret: a broadcaster's user token, or NULL */
+	char *refresh_token;  /* secret: token's refresh token, or NULL (only
+	                       * with token; an extension of the contract) */
 	char *moderator_id;   /* pubsub moderation/whisper user id, or NULL */
 };
 

@@ -3,6 +3,12 @@
  * transport, each event with its status ("enabled", "pending",
  * "failed: <reason>"). Persisted 0600 in the state dir (tokens live
  * here), mirrored without tokens on <base>/bridge/subscriptions.
+ *
+ * A subscription may carry its own token pair (a subscribe request's
+ * "token" and "refresh_token"). A refresh replaces the pair but keeps its
+ * origin, the tag of the pair the request gave, so that the same request
+ * applied again (a configured channel at the next start) does not bring
+ * back the pair Twitch has since rotated away.
  */
 #ifndef BR_SUBS_H
 #define BR_SUBS_H
@@ -15,6 +21,10 @@ struct br_sub {
 	char *transport;
 	char *id, *login, *name;        /* the channel; id may be NULL */
 	char *token;                    /* secret, or NULL */
+	char *refresh_token;            /* secret, or NULL (only with token) */
+	char *token_origin;             /* tag of the pair a request gave */
+	unsigned token_gen;             /* bumped by every new pair */
+	bool token_refused;             /* Twitch refused it for good */
 	char *moderator_id;             /* or NULL */
 	json_t *events;                 /* object: event -> status string */
 	bool busy;                      /* a request waits on its source */
@@ -46,7 +56,15 @@ void br_subs_remove(struct br_subs *subs, struct br_sub *sub);
 void br_sub_set_status(struct br_sub *sub, const char *event,
                        const char *status);
 const char *br_sub_status(const struct br_sub *sub, const char *event);
-void br_sub_set_token(struct br_sub *sub, const char *token);
+/* Replaces the token pair (copies; NULL or "" clears) and its origin;
+ * a new pair is not known to be refused. */
+void br_sub_set_tokens(struct br_sub *sub, const char *token,
+                       const char *refresh_token, const char *origin);
+/* A subscribe request brought this pair: it replaces the stored one,
+ * unless the stored one descends from exactly this pair. True when it
+ * was taken. */
+bool br_sub_offer_tokens(struct br_sub *sub, const char *token,
+                         const char *refresh_token);
 
 /* {"id","login","name"}; a new reference. */
 json_t *br_sub_channel_json(const struct br_sub *sub);

@@ -38,6 +38,7 @@ struct br_want {
 	char *reason;           /* "failed: ...", "revoked: ..." */
 	struct br_wants_req *req; /* the subscribe request waiting, or NULL */
 	bool retried_auth;      /* one token refresh per want */
+	bool auth_wait;         /* NEW, but waits for its token's refresh */
 	int64_t until_ms;       /* WebSub: when to renew the lease */
 	int slot;               /* WebSocket: its session, -1 until placed */
 };
@@ -116,6 +117,7 @@ json_t *br_wants_events(const struct br_wants *ws);
 /* ---- the request's channel (wants_lookup.c) ---- */
 
 struct br_auth;
+struct br_subauth;
 
 struct br_wants_lookup {
 	struct br_helix *helix;
@@ -124,6 +126,7 @@ struct br_wants_lookup {
 	const char *auth_failed;        /* why, when the user token is dead */
 	void (*expanded)(void *ctx);    /* new wants came of the request */
 	void *ctx;
+	struct br_subauth *subauth;     /* when the sub's own token is refused */
 };
 
 /* Completes the request's channel (Helix /users when its id or login is

@@ -408,6 +408,7 @@ class MockTwitch:
         # tokens: token -> {"user_id", "scopes", "valid", "kind"}
         self.access = {}
         self.refresh = {}           # refresh token -> {"valid", "user_id"}
+        self.rotations = {}         # spent refresh token -> (access, refresh)
         self.issued = []            # every token/secret string handed out
         self.devices = {}           # device_code -> {"polls", "authorized"}
         self.sub_session_ever = {}  # session id -> [sub ids created on it]
@@ -463,19 +464,29 @@ class MockTwitch:
         with self.lock:
             return list(self.issued)
 
-    def invalidate_access(self):
-        """Every access token issued so far answers 401 from now on (the
-        bridge must refresh)."""
+    def issue_user_tokens(self, user_id="1337", expires_in=None):
+        """A new (access, refresh) pair for user_id, as if that user had
+        authorized the application too (a broadcaster's own token for a
+        subscribe request). Does not change current_tokens()."""
         with self.lock:
-            for v in self.access.values():
-                v["valid"] = False
+            return (self._new_access(user_id, expires_in=expires_in),
+                    self._new_refresh(user_id))
 
-    def expire_refresh(self):
-        """Every refresh token issued so far is refused (400 Invalid refresh
-        token)."""
+    def invalidate_access(self, *tokens):
+        """Every access token issued so far (or only those given) answers
+        401 from now on (the bridge must refresh)."""
         with self.lock:
-            for v in self.refresh.values():
-                v["valid"] = False
+            for k, v in self.access.items():
+                if not tokens or k in tokens:
+                    v["valid"] = False
+
+    def expire_refresh(self, *tokens):
+        """Every refresh token issued so far (or only those given) is
+        refused (400 Invalid refresh token)."""
+        with self.lock:
+            for k, v in self.refresh.items():
+                if not tokens or k in tokens:
+                    v["valid"] = False
 
     def set_scopes(self, scopes):
         """Scopes of every currently valid user token (and new ones)."""
@@ -484,6 +495,12 @@ class MockTwitch:
             for v in self.access.values():
                 if v["kind"] == "user":
                     v["scopes"] = list(scopes)
+
+    def rotated(self, refresh):
+        """The (access, refresh) pair a refresh with refresh returned, or
+        None."""
+        with self.lock:
+            return self.rotations.get(refresh)
 
     def current_tokens(self):
         """(access, refresh) most recently issued to the user."""
@@ -1916,10 +1933,15 @@ class MockTwitch:
             d["user_id"] = info["user_id"]
         return web.json_response(d)
 
-    def _token_answer(self, user_id):
+    def _token_answer(self, user_id, old_refresh=None):
         acc = self._new_access(user_id)
         ref = self._new_refresh(user_id)
-        self.access_token, self.refresh_token = acc, ref
+        # current_tokens() follows the bridge's own pair, not the pairs
+        # given with subscribe requests (issue_user_tokens)
+        if old_refresh is None or old_refresh == self.refresh_token:
+            self.access_token, self.refresh_token = acc, ref
+        if old_refresh is not None:
+            self.rotations[old_refresh] = (acc, ref)
         return web.json_response({
             "access_token": acc, "expires_in": self.token_expires_in,
             "refresh_token": ref, "scope": list(self.scopes),
@@ -1944,7 +1966,8 @@ class MockTwitch:
                                               "Invalid refresh token"},
                                              status=400)
                 r["valid"] = False      # rotated: single use
-                return self._token_answer(r["user_id"])
+                return self._token_answer(r["user_id"],
+                                          f.get("refresh_token"))
         if gt == "client_credentials":
             if f.get("client_secret") != self.client_secret:
                 return web.json_response({"status": 403, "message":

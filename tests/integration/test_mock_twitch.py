@@ -361,6 +361,35 @@ class MockTest(unittest.TestCase):
         self.assertIn("refresh_token", a)
         self.assertEqual(len(m.token_reqs("refresh_token")), 3)
 
+    def test_oauth_other_pair(self):
+        # a broadcaster's own pair (for a subscribe request): refreshing
+        # it leaves current_tokens() alone; invalidation can be targeted
+        m = self.m
+        own = m.current_tokens()
+        acc, ref = m.issue_user_tokens("1337")
+        self.assertNotIn(acc, own)
+        m.invalidate_access(acc)
+        users = m.base + "/helix/users?login=cool_streamer"
+        st, _ = http("GET", users, {"Authorization": "Bearer " + acc,
+                                    "Client-Id": m.client_id})
+        self.assertEqual(st, 401)
+        st, _ = http("GET", users, self.auth)
+        self.assertEqual(st, 200, "only the named token was invalidated")
+        st, ans = http("POST", m.base + "/oauth2/token", form={
+            "grant_type": "refresh_token", "refresh_token": ref,
+            "client_id": m.client_id, "client_secret": m.client_secret})
+        self.assertEqual(st, 200, ans)
+        self.assertEqual(m.rotated(ref), (ans["access_token"],
+                                          ans["refresh_token"]))
+        self.assertEqual(m.current_tokens(), own)
+        m.expire_refresh(ans["refresh_token"])
+        st, _ = http("POST", m.base + "/oauth2/token", form={
+            "grant_type": "refresh_token",
+            "refresh_token": ans["refresh_token"],
+            "client_id": m.client_id, "client_secret": m.client_secret})
+        self.assertEqual(st, 400)
+        self.assertIsNone(m.rotated(ans["refresh_token"]))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -16,6 +16,8 @@ SECRETS = {
     "webhook_secret": "whsec_SECRET_9e2f7c1b4a",
     "sub_token": "tok_SECRET_3b8e5d2a9c",
     "sub_token_ws": "tok_SECRET_ws_7f0a1e6c2d",
+    "sub_refresh": "ref_SECRET_1d9c4b7e2a",
+    "sub_refresh_ws": "ref_SECRET_ws_5b2e8a0c6f",
 }
 
 
@@ -77,13 +79,23 @@ class SecretsTest(BridgeTestCase):
         ch = unique("secret_chan")
         ans = sub.request("subscribe", {"channel": ch, "transport": "demo",
                                         "events": ["bits"],
-                                        "token": SECRETS["sub_token"]},
+                                        "token": SECRETS["sub_token"],
+                                        "refresh_token":
+                                            SECRETS["sub_refresh"]},
                           timeout=15)
         self.assertEqual(ans.get("status"), "ok", ans)
         # on an error path too
         ans = sub.request("subscribe", {"channel": unique("secret_ws"),
-                                        "token": SECRETS["sub_token_ws"]})
+                                        "token": SECRETS["sub_token_ws"],
+                                        "refresh_token":
+                                            SECRETS["sub_refresh_ws"]})
         self.assertEqual(ans.get("status"), "error", ans)
+        ans = sub.request("subscribe", {"channel": unique("secret_rt"),
+                                        "transport": "demo",
+                                        "refresh_token":
+                                            SECRETS["sub_refresh_ws"]})
+        self.assertEqual(ans.get("status"), "error", ans)
+        self.assertIn("refresh_token needs token", ans.get("error"), ans)
         ans = sub.request("subscribe", {"channel": unique("secret_bad"),
                                         "transport": "demo",
                                         "events": ["nonsense"],
@@ -121,17 +133,19 @@ class SecretsTest(BridgeTestCase):
 
         # The subscription's token is stored, privately.
         files = br.state_files()
-        holding = [(p, mode) for p, mode, data in files
-                   if SECRETS["sub_token"].encode() in data]
-        self.assertTrue(holding, "the subscription token is not stored in "
-                        "the state dir (files: %s)" % [p for p, _m, _d in
-                                                       files])
+        for name in ("sub_token", "sub_refresh"):
+            holding = [(p, mode) for p, mode, data in files
+                       if SECRETS[name].encode() in data]
+            self.assertTrue(holding, "the subscription's %s is not stored "
+                            "in the state dir (files: %s)" % (
+                                name, [p for p, _m, _d in files]))
         for p, mode, data in files:
             if any(s.encode() in data for s in SECRETS.values()):
                 self.assertEqual(mode, 0o600, "%s holds a secret with mode "
                                  "%o" % (p, mode))
-            self.assertNotIn(SECRETS["sub_token_ws"].encode(), data,
-                             "a failed request's token was stored in %s" % p)
+            for name in ("sub_token_ws", "sub_refresh_ws"):
+                self.assertNotIn(SECRETS[name].encode(), data, "a failed "
+                                 "request's %s was stored in %s" % (name, p))
 
 
 if __name__ == "__main__":

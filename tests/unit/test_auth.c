@@ -789,6 +789,104 @@ test_app_token_needs_secret(void **state)
 	env_free(e);
 }
 
+/* ---- subscriptions' own pairs ---- */
+
+struct pair_call {
+	struct env *e;
+	int *left;
+	bool called, refused;
+	char access[32], refresh[32];
+};
+
+static void
+on_pair(void *arg, const struct br_token_pair *fresh, bool refused)
+{
+	struct pair_call *c = arg;
+
+	c->called = true;
+	c->refused = refused;
+	if (fresh != NULL) {
+		snprintf(c->access, sizeof c->access, "%s", fresh->access_token);
+		snprintf(c->refresh, sizeof c->refresh, "%s",
+		    fresh->refresh_token);
+	}
+	if (--*c->left == 0)
+		br_loop_stop(c->e->loop);
+}
+
+/* One request per refresh token, in turn; the bridge's own token is not
+ * touched and no bridge event is told. */
+static void
+test_pair_refresh(void **state)
+{
+	const struct canned script[] = {
+		{ 200, NULL, "{\"access_token\":\"acc-SECRET-n\","
+		  "\"refresh_token\":\"ref-SECRET-n\",\"expires_in\":14000}" },
+		{ 400, NULL, "{\"status\":400,\"message\":\"Invalid refresh "
+		  "token ref-SECRET-c\"}" },
+		{ 200, NULL, "{\"access_token\":\"acc-SECRET-m\"}" },
+	};
+	struct env *e = env_new(script, 3);
+	int left = 4;
+	struct pair_call c[4] = { { .e = e, .left = &left },
+		{ .e = e, .left = &left }, { .e = e, .left = &left },
+		{ .e = e, .left = &left } };
+	const char *rt[4] = { "ref-SECRET-a", "ref-SECRET-a", "ref-SECRET-c",
+		"ref-SECRET-d" };
+
+	br_log_set_level(BR_LOG_DEBUG);
+	capture_start();
+	env_auth(e, "acc-SECRET-1", "ref-SECRET-1", "cs-SECRET");
+	for (int i = 0; i < 4; i++)
+		br_auth_refresh_pair(e->auth, rt[i], on_pair, &c[i]);
+	run_loop(e);
+	assert_no_secret(capture_end());
+	assert_int_equal(left, 0);
+	assert_int_equal(atomic_load(&e->mock->served), 3);
+	assert_non_null(strstr(e->mock->req[0], "grant_type=refresh_token&"
+	    "refresh_token=ref-SECRET-a&client_id=cid&client_secret="
+	    "cs-SECRET"));
+	assert_non_null(strstr(e->mock->req[1], "refresh_token=ref-SECRET-c&"));
+	assert_non_null(strstr(e->mock->req[2], "refresh_token=ref-SECRET-d&"));
+	for (int i = 0; i < 2; i++) {
+		assert_false(c[i].refused);
+		assert_string_equal(c[i].access, "acc-SECRET-n");
+		assert_string_equal(c[i].refresh, "ref-SECRET-n");
+	}
+	assert_true(c[2].called);
+	assert_true(c[2].refused);
+	assert_string_equal(c[2].access, "");
+	/* no new refresh token: the old one stays */
+	assert_string_equal(c[3].access, "acc-SECRET-m");
+	assert_string_equal(c[3].refresh, "ref-SECRET-d");
+	assert_string_equal(br_auth_user_token(e->auth), "acc-SECRET-1");
+	assert_false(br_auth_failed(e->auth));
+	assert_int_equal(e->n_events, 0);
+	env_free(e);
+}
+
+/* Freed with refreshes waiting: none is called. */
+static void
+test_pair_free_waiting(void **state)
+{
+	const struct canned script[] = { { 0, NULL, "" } };
+	struct env *e = env_new(script, 1);
+	int left = 2;
+	struct pair_call c[2] = { { .e = e, .left = &left },
+		{ .e = e, .left = &left } };
+
+	env_auth(e, NULL, NULL, NULL);
+	br_auth_refresh_pair(e->auth, "ref-SECRET-a", on_pair, &c[0]);
+	br_auth_refresh_pair(e->auth, "ref-SECRET-b", on_pair, &c[1]);
+	while (atomic_load(&e->mock->served) < 1)
+		usleep(10000);
+	br_auth_free(e->auth);
+	e->auth = NULL;
+	assert_false(c[0].called);
+	assert_false(c[1].called);
+	env_free(e);
+}
+
 /* Freeing the auth with a request in flight: the answer finds it gone. */
 static void
 test_auth_free_in_flight(void **state)
@@ -889,6 +987,8 @@ main(void)
 		cmocka_unit_test(test_no_refresh_token_fails),
 		cmocka_unit_test(test_app_token),
 		cmocka_unit_test(test_app_token_needs_secret),
+		cmocka_unit_test(test_pair_refresh),
+		cmocka_unit_test(test_pair_free_waiting),
 		cmocka_unit_test(test_auth_free_in_flight),
 		cmocka_unit_test(test_device_flow),
 		cmocka_unit_test(test_device_flow_needs_client_id),

@@ -542,7 +542,8 @@ test_summary_has_no_secrets(void **state)
 		"TWITCH2MQTT_TWITCH_REFRESH_TOKEN=SECRET-rt",
 		"TWITCH2MQTT_WEBHOOK_SECRET=SECRET-webhook-hmac",
 		"TWITCH2MQTT_WEBHOOK_PUBLIC_URL=https://u:SECRET-pub@ex.org/wh",
-		"TWITCH2MQTT_CHANNELS=[{\"channel\":\"x\",\"token\":\"SECRET-tok\"}]",
+		"TWITCH2MQTT_CHANNELS=[{\"channel\":\"x\",\"token\":\"SECRET-tok\","
+		    "\"refresh_token\":\"SECRET-ref\"}]",
 		NULL };
 	struct br_config *cfg = load_ok(NULL, env);
 	json_t *s = br_config_summary(cfg);
@@ -561,6 +562,8 @@ test_summary_has_no_secrets(void **state)
 	    s, "bridge"), "log_level")), "info");
 	assert_true(json_is_true(json_object_get(json_array_get(
 	    json_object_get(s, "channels"), 0), "token_set")));
+	assert_true(json_is_true(json_object_get(json_array_get(
+	    json_object_get(s, "channels"), 0), "refresh_token_set")));
 	assert_true(json_is_null(json_object_get(s, "path")));
 	/* the config itself still holds them */
 	assert_string_equal(cfg->mqtt.password, "SECRET-pw");

@@ -52,7 +52,7 @@ static const struct bad bad_requests[] = {
 	{ "subscribe", "{\"channel\":\"x\",\"event\":[\"bits\"]}",
 	  "unknown key 'event' for subscribe (did you mean 'events'?); "
 	  "accepted: channel, channel_id, events, transport, token, "
-	  "moderator_id, transaction" },
+	  "refresh_token, moderator_id, transaction" },
 	{ "health", "{\"verbose\":true}", "unknown key 'verbose' for health; "
 	  "accepted: transaction" },
 	{ "unsubscribe", "{\"channel\":\"x\",\"token\":\"abc\"}",
@@ -140,6 +140,21 @@ static const struct bad bad_requests[] = {
 	  "own" },
 	{ "subscribe", "{\"channel\":\"x\",\"token\":5}", "token must be a "
 	  "string (a user access token), got an integer" },
+	/* refresh_token: an extension, only beside token */
+	{ "subscribe", "{\"channel\":\"x\",\"refresh_token\":\"r1\"}",
+	  "refresh_token needs token: give the user access token it belongs "
+	  "to as token, or leave refresh_token out" },
+	{ "subscribe", "{\"channel\":\"x\",\"token\":\"a\",\"refresh_token\":"
+	  "\"\"}", "refresh_token is empty; give the refresh token that came "
+	  "with token, or leave refresh_token out" },
+	{ "subscribe", "{\"channel\":\"x\",\"token\":\"a\",\"refresh_token\":"
+	  "[\"r\"]}", "refresh_token must be a string (the refresh token that "
+	  "came with token), got an array" },
+	{ "subscribe", "{\"channel\":\"x\",\"token\":\"a\",\"refresh_token\":"
+	  "\"r 1\"}", "refresh_token must be at most 512 printable characters "
+	  "without spaces" },
+	{ "unsubscribe", "{\"channel\":\"x\",\"refresh_token\":\"r\"}",
+	  "unknown key 'refresh_token' for unsubscribe" },
 	{ "subscribe", "{\"channel\":\"x\",\"moderator_id\":\"mod\"}",
 	  "moderator_id must be a Twitch user id of 1-20 digits, got 'mod'" },
 };
@@ -208,7 +223,8 @@ test_full_subscribe(void **state)
 	struct br_request *r = parse("subscribe", "{\"channel\":\"Cool_Streamer\","
 	    "\"channel_id\":1337,\"events\":[\"bits\",\"channel.shoutout.create\"],"
 	    "\"transport\":\"webhook\",\"token\":\"abc123\","
-	    "\"moderator_id\":\"42\",\"transaction\":\"t1\"}");
+	    "\"refresh_token\":\"def456\",\"moderator_id\":\"42\","
+	    "\"transaction\":\"t1\"}");
 
 	assert_string_equal(r->error, "");
 	assert_string_equal(r->channel, "cool_streamer");
@@ -218,6 +234,7 @@ test_full_subscribe(void **state)
 	assert_string_equal(r->events[0], "bits");
 	assert_string_equal(r->events[1], "channel.shoutout.create");
 	assert_string_equal(r->token, "abc123");
+	assert_string_equal(r->refresh_token, "def456");
 	assert_string_equal(r->moderator_id, "42");
 	assert_string_equal(json_string_value(r->transaction), "t1");
 	br_request_free(r);
@@ -290,7 +307,7 @@ test_simulate(void **state)
 	br_request_free(r);
 }
 
-/* The token must never come back in an answer, whatever is wrong. */
+/* Neither token must ever come back in an answer, whatever is wrong. */
 static void
 test_token_never_in_errors(void **state)
 {
@@ -300,12 +317,21 @@ test_token_never_in_errors(void **state)
 		"{\"channel\":\"x\",\"token\":\"s3cr3t_t0ken",
 		"{\"token\":\"s3cr3t_t0ken\" \"channel\":\"x\"}",
 		"{\"channel\":\"x\",\"token\":\"s3cr3t_t0ken\",\"bad\":1}",
+		"{\"channel\":\"x\",\"refresh_token\":\"s3cr3t_r3fresh\"}",
+		"{\"channel\":\"x\",\"token\":\"a\",\"refresh_token\":"
+		    "\"s3cr3t_r3fresh with space\"}",
+		"{\"channel\":\"x\",\"token\":\"s3cr3t_t0ken\",\"refresh_token\":"
+		    "\"s3cr3t_r3fresh\",\"events\":[\"bitz\"]}",
+		"{\"channel\":\"x\",\"token\":\"s3cr3t_t0ken\",\"refresh_token\":"
+		    "\"s3cr3t_r3fresh\",\"refresh_token\":\"s3cr3t_r3fresh\"}",
+		"{\"channel\":\"x\",\"refresh_token\":\"s3cr3t_r3fresh\"",
 		"s3cr3t_t0ken",                 /* valid: a bare channel */
 	};
+	size_t n = sizeof payloads / sizeof payloads[0];
 
-	for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct br_request *r = parse("subscribe", payloads[i]);
-		if (i < 5)
+		if (i < n - 1)
 			assert_string_not_equal(r->error, "");
 		assert_null(strstr(r->error, "s3cr3t"));
 		br_request_free(r);
