@@ -93,10 +93,33 @@ br_dedupe_bytes(const struct br_dedupe *d)
 	return n;
 }
 
+/*
+ * The id's seeded hash, eight bytes a step (br_hash64 takes one, and an
+ * id is a 36-byte UUID hashed once per event). Each step is a bijection
+ * of the state for a given word, so ids of a length that differ in one
+ * word never collide; the last steps are SplitMix64's finalizer, whose
+ * high bits pick the table and the home slot.
+ */
 static uint64_t
 hash_id(const struct br_dedupe *d, const char *id)
 {
-	return br_hash64(id, strlen(id), d->seed);
+	size_t len = strlen(id);
+	uint64_t h = d->seed ^ (len * 0x9e3779b97f4a7c15ULL), w;
+
+	for (; len >= 8; id += 8, len -= 8) {
+		memcpy(&w, id, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, id, len);
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
 }
 
 static struct table *
