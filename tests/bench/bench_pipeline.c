@@ -24,6 +24,7 @@
 #include "bus.h"
 #include "config.h"
 #include "demo.h"
+#include "jsonmem.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -205,6 +206,7 @@ main(int argc, char **argv)
 	struct br_bus_options bo;
 	int ch;
 
+	br_jsonmem_install();   /* as the daemon's main() */
 	while ((ch = getopt(argc, argv, "n:B:")) != -1) {
 		switch (ch) {
 		case 'n': b.n = atol(optarg); break;

@@ -115,3 +115,14 @@ stop_daemon() {
 	echo "{\"vmhwm_kib\":${hwm:--1},\"cpu_s\":$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}')}" > "$out"
 	return $rc
 }
+
+# The counting subscriber in build dir $1: bench_sub (MQTT of its own,
+# the default) or, with BENCH_SUB=paho, bench_sub_paho (paho's
+# synchronous client, the counter until 2026-11-22: 7.5 us of CPU a
+# message more, for figures comparable with older ones).
+counter_bin() {
+	case ${BENCH_SUB:-own} in
+	paho) echo "$1/bench_sub_paho" ;;
+	*) echo "$1/bench_sub" ;;
+	esac
+}

@@ -44,7 +44,8 @@ BIN=$BUILD/bench
 DAEMON=$BUILD/twitch2mqtt
 PROG=run.sh
 . "$HERE/lib.sh"
-need_built "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/bench_pipeline" "$DAEMON"
+need_built "$(counter_bin "$BIN")" "$BIN/bench_paho" "$BIN/bench_pipeline" "$DAEMON"
+echo "counter: $(basename "$(counter_bin "$BIN")")"
 sink_window
 # The bridge holds up to mqtt.buffer_max events (100000 by default, for a
 # broker outage). A producer faster than the broker fills whatever buffer
@@ -77,7 +78,7 @@ measure() {
 	m0=$(machine_ticks)
 	t0=$(date +%s.%N)
 
-	"$BIN/bench_sub" -u "tcp://127.0.0.1:$PORT" -t "$base/demo/+" -q "$qos" \
+	"$(counter_bin "$BIN")" -u "tcp://127.0.0.1:$PORT" -t "$base/demo/+" -q "$qos" \
 	    -n "$n" -m '"source":"demo"' -c "sub_$id" -i 5 -T 90 \
 	    > "$dir/sub.out" 2> "$dir/sub.err" &
 	local sub=$!

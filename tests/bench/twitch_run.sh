@@ -61,7 +61,8 @@ BIN=$BUILD/bench
 DAEMON=$BUILD/twitch2mqtt
 PROG=twitch_run.sh
 . "$HERE/lib.sh"
-need_built "$BIN/bench_sub" "$BIN/bench_paho" "$BIN/mock_twitch_blast" "$DAEMON"
+need_built "$(counter_bin "$BIN")" "$BIN/bench_paho" "$BIN/mock_twitch_blast" "$DAEMON"
+echo "counter: $(basename "$(counter_bin "$BIN")")"
 for c in "$MOSQUITTO_PUB" "$MOSQUITTO_SUB"; do
 	command -v "$c" > /dev/null || { echo "$PROG: $c is missing (apt-get install mosquitto-clients)" >&2; exit 2; }
 done
@@ -85,7 +86,7 @@ NCPU=$(nproc)
 start_sub() {
 	local filter=$1 n=$2 qos=$3 dir=$4
 	shift 4
-	"$BIN/bench_sub" -u "tcp://127.0.0.1:$PORT" -t "$filter" -q "$qos" \
+	"$(counter_bin "$BIN")" -u "tcp://127.0.0.1:$PORT" -t "$filter" -q "$qos" \
 	    -n "$n" -i 3 -T 150 "$@" > "$dir/sub.out" 2> "$dir/sub.err" &
 	SUB=$!
 	LIVE[$SUB]=1

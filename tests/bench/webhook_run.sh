@@ -122,7 +122,7 @@ RESULTS=$TMP/runs.jsonl
 if [ "$CEILING" = 1 ]; then
 	sink_window
 	for rep in $(seq "$REPS"); do
-		"$BUILD/bench/bench_sub" -u "tcp://127.0.0.1:$PORT" -t "ceil$rep/demo/+" \
+		"$(counter_bin "$BUILD/bench")" -u "tcp://127.0.0.1:$PORT" -t "ceil$rep/demo/+" \
 		    -q "$QOS" -n 50000 -m '"source":"demo"' -c "ceilsub$rep" -i 5 -T 60 \
 		    > "$TMP/ceil$rep.out" 2>&1 &
 		s=$!
