@@ -24,8 +24,6 @@
 #define ANSWER_MAX 16384
 #define OPEN_TIMEOUT_S 20
 #define RESUME_POLL_MS 1
-/* A spare buffer larger than this is given back once it empties. */
-#define KEEP_MAX (256 * 1024)
 
 enum { WS_IDLE, WS_CONNECTING, WS_UPGRADING, WS_OPEN, WS_GONE };
 
@@ -348,7 +346,7 @@ keep(struct br_wsrx *r, unsigned char *buf, size_t pos, size_t n)
 		memcpy(r->in, buf + pos, left);
 	}
 	r->in_len = left;
-	if (left == 0 && r->in_cap > KEEP_MAX) {
+	if (left == 0) {
 		free(r->in);
 		r->in = NULL;
 		r->in_cap = 0;
