@@ -191,6 +191,7 @@ read_more(struct br_wsrx *r)
 		}
 		ssize_t n = br_netconn_read(r->conn, dst, READ_CHUNK, err,
 		    sizeof err);
+		r->read_full = n == READ_CHUNK;
 		if (n < 0) {
 			kill_conn(r, err);
 			return;
@@ -346,7 +347,10 @@ keep(struct br_wsrx *r, unsigned char *buf, size_t pos, size_t n)
 		memcpy(r->in, buf + pos, left);
 	}
 	r->in_len = left;
-	if (left == 0) {
+	/* Emptied by a read that did not fill it: the connection is not
+	 * busy, and an idle one should hold nothing. A busy one keeps its
+	 * buffer rather than allocating it again read after read. */
+	if (left == 0 && !r->read_full) {
 		free(r->in);
 		r->in = NULL;
 		r->in_cap = 0;

@@ -70,6 +70,7 @@ struct br_wsrx {
 	char key[BR_WS_KEY_LEN];
 	unsigned char *in;      /* read, not yet handled (a partial frame) */
 	size_t in_len, in_cap;
+	bool read_full;         /* the last read filled its buffer */
 	struct br_wsdec dec;
 	bool paused, closing;
 	bool peer_closed;       /* its close frame came: read no more */
