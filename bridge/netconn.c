@@ -141,6 +141,26 @@ fail:
 	return -1;
 }
 
+/* A non-blocking connect to ai under way (or done): 0; else -1 with the
+ * reason in *saved and no socket. */
+static int
+try_connect(struct br_netconn *c, const struct addrinfo *ai, int *saved)
+{
+	c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		*saved = errno;
+		return -1;
+	}
+	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+	    errno == EINPROGRESS)
+		return 0;
+	*saved = errno;
+	close(c->fd);
+	c->fd = -1;
+	return -1;
+}
+
 struct br_netconn *
 br_netconn_open(const char *host, int port, struct br_tls *tls, char *err,
     size_t errlen)
@@ -160,17 +180,16 @@ br_netconn_open(const char *host, int port, struct br_tls *tls, char *err,
 		    gai_strerror(rc));
 		goto fail;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (c->fd < 0)
-			continue;
-		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
-			break;
-		saved = errno;
-		close(c->fd);
-		c->fd = -1;
+	/* IPv4 first: one address is tried (the socket is lws's once the
+	 * connect is under way), and a host with both may have no route for
+	 * IPv6 (many containers); IPv4 is the safer bet. */
+	for (int pass = 0; pass < 2 && c->fd < 0; pass++) {
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if ((ai->ai_family == AF_INET) != (pass == 0))
+				continue;
+			if (try_connect(c, ai, &saved) == 0)
+				break;
+		}
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {

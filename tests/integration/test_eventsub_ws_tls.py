@@ -20,12 +20,12 @@ from es_common import EsCase, cheer
 BITS = "twitch/cool_streamer/bits"
 
 
-def make_cert(d, name):
+def make_cert(d, name, san="IP:127.0.0.1"):
     cert = os.path.join(d, name + "-cert.pem")
     key = os.path.join(d, name + "-key.pem")
     r = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-subj", "/CN=twitch2mqtt test", "-addext", "subjectAltName=" + san,
          "-days", "1", "-keyout", key, "-out", cert],
         capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -94,6 +94,32 @@ class TlsTest(EsCase):
         self.ok_events(st.subscribe(["bits"]), ["bits"])
         r = st.notify("channel.cheer", cheer("system CAs"))
         st.wait_event(BITS, r.message_id, 10)
+
+    def test_host_name_checked(self):
+        # A certificate for the name "localhost" only: good for
+        # wss://localhost (SNI and the name check), refused for
+        # wss://127.0.0.1, which it does not name.
+        tls = make_cert(self.dir, "named", san="DNS:localhost")
+        mock = es.mt.MockTwitch(tls=tls).start()
+        self.addCleanup(mock.shutdown)
+        env = {k: v.replace("127.0.0.1", "localhost")
+               for k, v in mock.env().items()}
+        st = self.stack(env=env)
+        self.ok_events(st.subscribe(["bits"]), ["bits"])
+        self.assertIsNotNone(mock.current(), "no WebSocket to localhost")
+        r = mock.notify("channel.cheer", cheer("by name"))
+        self.assertTrue(r)
+        st.wait_event(BITS, r.message_id, 10)
+        st.close()
+
+        env["TWITCH2MQTT_TWITCH_EVENTSUB_URL"] = mock.eventsub_url()
+        st = self.stack(env=env)
+        st.sub.publish("twitch/bridge/request/subscribe",
+                       {"channel": "cool_streamer", "events": ["bits"],
+                        "transaction": "t-by-ip"})
+        st.br.wait_log(r"TLS handshake failed", 15)
+        self.assertRegex(st.br.log_text(), r"esws.*TLS handshake failed: "
+                         r"certificate: IP address mismatch")
 
     def test_untrusted_certificate_refused_clearly(self):
         other, _ = make_cert(self.dir, "other")
