@@ -97,8 +97,8 @@ br_dedupe_bytes(const struct br_dedupe *d)
  * The id's seeded hash, eight bytes a step (br_hash64 takes one, and an
  * id is a 36-byte UUID hashed once per event). Each step is a bijection
  * of the state for a given word, so ids of a length that differ in one
- * word never collide; the last steps are SplitMix64's finalizer, whose
- * high bits pick the table and the home slot.
+ * word never collide; the last step is br_mix64, whose high bits pick
+ * the table and the home slot.
  */
 static uint64_t
 hash_id(const struct br_dedupe *d, const char *id)
@@ -113,13 +113,7 @@ hash_id(const struct br_dedupe *d, const char *id)
 	}
 	w = 0;
 	memcpy(&w, id, len);
-	h = (h ^ w) * 0x94d049bb133111ebULL;
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
+	return br_mix64((h ^ w) * 0x94d049bb133111ebULL);
 }
 
 static struct table *

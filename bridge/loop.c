@@ -6,10 +6,6 @@
 #include "loop.h"
 #include "util.h"
 
-/* How much lws reads from a socket at once (its default is 4096): an
- * EventSub WebSocket message is about 1 KiB, so a busy session is read
- * 16 messages a poll, not 4. One buffer per thread. */
-#define LOOP_READ_BUF 16384
 /* lws sizes its tables by the descriptor limit, about 17 bytes each and
  * all of them touched: 17 MiB at the 1,048,576 some containers allow.
  * We hold a few dozen sockets (the Twitch WebSockets, the webhook
@@ -78,7 +74,6 @@ br_loop_new(void)
 	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = loop;
 	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.pt_serv_buf_size = LOOP_READ_BUF;
 	info.fd_limit_per_thread = LOOP_MAX_FDS;
 	loop->lws = lws_create_context(&info);
 	if (loop->lws == NULL)

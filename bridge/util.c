@@ -369,7 +369,12 @@ br_hash64(const void *data, size_t len, uint64_t seed)
 		h ^= p[i];
 		h *= 0x100000001b3ULL;
 	}
-	h ^= seed;
+	return br_mix64(h ^ seed);
+}
+
+uint64_t
+br_mix64(uint64_t h)
+{
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 27;

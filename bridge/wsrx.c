@@ -143,7 +143,8 @@ flush(struct br_wsrx *r)
 
 	while (r->out != NULL && r->conn != NULL && !r->closing) {
 		struct br_wsrx_out *o = r->out;
-		if (r->state != WS_OPEN && !o->request)
+		/* The upgrade once connected, the rest once it is done. */
+		if (r->state != (o->request ? WS_UPGRADING : WS_OPEN))
 			return;
 		ssize_t n = br_netconn_write(r->conn, o->data + o->off,
 		    o->len - o->off, err, sizeof err);
@@ -376,10 +377,9 @@ out:
 static void
 step_connect(struct br_wsrx *r)
 {
-	char err[200], req[2048];
+	char err[200];
 	bool want_write;
 	int rc = br_netconn_handshake(r->conn, &want_write, err, sizeof err);
-	size_t n;
 
 	if (rc < 0) {
 		log_warn("%s: %s", r->name, err);
@@ -391,20 +391,7 @@ step_connect(struct br_wsrx *r)
 			lws_callback_on_writable(r->wsi);
 		return;
 	}
-	n = br_ws_request(req, sizeof req, r->host, r->path, r->key);
-	if (n == 0) {
-		kill_conn(r, "the URL is too long");
-		return;
-	}
 	r->state = WS_UPGRADING;
-	/* The upgrade goes before any text queued meanwhile. */
-	struct br_wsrx_out *rest = r->out;
-	r->out = NULL;
-	r->out_tail = &r->out;
-	memcpy(enqueue(r, n, true, false)->data, req, n);
-	if ((*r->out_tail = rest) != NULL)
-		while (*r->out_tail != NULL)
-			r->out_tail = &(*r->out_tail)->next;
 	flush(r);
 }
 
@@ -518,8 +505,10 @@ int
 br_wsrx_open(struct br_wsrx *r, const char *url, const char *who,
     const char *note)
 {
-	char *copy = br_xstrdup(url), err[200], host[300];
+	char *copy = br_xstrdup(url), err[200], host[300], path[1024];
+	char req[2048];
 	const char *prot, *ads, *p;
+	size_t n;
 	int port, rc = -1;
 	bool tls;
 
@@ -542,10 +531,14 @@ br_wsrx_open(struct br_wsrx *r, const char *url, const char *who,
 		snprintf(host, sizeof host, "%s", ads);
 	else
 		snprintf(host, sizeof host, "%s:%d", ads, port);
-	r->host = br_xstrdup(host);
-	r->path = br_xmalloc(strlen(p) + 2);
-	sprintf(r->path, "/%s", p);
+	snprintf(path, sizeof path, "/%s", p);
 	br_ws_new_key(r->key);
+	if ((n = br_ws_request(req, sizeof req, host, path, r->key)) == 0) {
+		log_error("%s: the URL is too long", who);
+		goto out;
+	}
+	/* The upgrade is the first thing sent: nothing is queued yet. */
+	memcpy(enqueue(r, n, true, false)->data, req, n);
 	if (adopt(r) != 0) {
 		log_warn("%s: libwebsockets did not take the socket", who);
 		goto out;
@@ -558,6 +551,7 @@ out:
 	if (rc != 0) {
 		br_netconn_free(r->conn);
 		r->conn = NULL;
+		out_free_all(r);
 	}
 	free(copy);
 	return rc;
@@ -597,8 +591,5 @@ br_wsrx_free(struct br_wsrx *r)
 	out_free_all(r);
 	br_wsdec_free(&r->dec);
 	free(r->in);
-	free(r->host);
-	free(r->path);
 	r->in = NULL;
-	r->host = r->path = NULL;
 }

@@ -64,5 +64,7 @@ int br_url_port(const char *url);
 
 /* Seeded 64-bit hash for tables fed by the network (keys are hostile). */
 uint64_t br_hash64(const void *data, size_t len, uint64_t seed);
+/* SplitMix64's finalizer: every bit of h in every bit of the result. */
+uint64_t br_mix64(uint64_t h);
 
 #endif

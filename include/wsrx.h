@@ -66,8 +66,7 @@ struct br_wsrx {
 	int state;
 	struct lws *wsi;
 	struct br_netconn *conn;
-	char *host, *path;      /* for the upgrade */
-	char key[BR_WS_KEY_LEN];
+	char key[BR_WS_KEY_LEN];        /* the upgrade's, to check its answer */
 	unsigned char *in;      /* read, not yet handled (a partial frame) */
 	size_t in_len, in_cap;
 	bool read_full;         /* the last read filled its buffer */

@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_report.h"
+
 #define READ_MAX (256 * 1024)
 #define KEEPALIVE_S 60
 
@@ -331,22 +333,6 @@ receive(int ms)
 	return 0;
 }
 
-static int
-cmp64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static int64_t
-pct(const int64_t *v, long n, double p)
-{
-	if (n == 0)
-		return -1;
-	long i = (long)(p * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
-}
-
 static void
 usage(void)
 {
@@ -420,22 +406,8 @@ main(int argc, char **argv)
 	send_packet(0xe0, NULL, 0);
 	close(st.fd);
 
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-
-	qsort(st.lat, (size_t)st.lat_n, sizeof *st.lat, cmp64);
-	double dur = st.count > 1 ? (double)(st.last_us - st.first_us) / 1e6 : 0;
-	printf("{\"count\":%ld,\"want\":%ld,\"complete\":%s,\"lost_connection\":%s,"
-	    "\"duration_s\":%.6f,\"rate\":%.1f,\"lat_n\":%ld,\"p50_us\":%lld,"
-	    "\"p99_us\":%lld,\"max_us\":%lld,\"cpu_s\":%.3f}\n", st.count,
-	    st.want, st.count == st.want ? "true" : "false",
-	    lost ? "true" : "false", dur,
-	    dur > 0 ? (double)(st.count - 1) / dur : 0.0, st.lat_n,
-	    (long long)pct(st.lat, st.lat_n, 0.50),
-	    (long long)pct(st.lat, st.lat_n, 0.99),
-	    (long long)pct(st.lat, st.lat_n, 1.0), cpu);
+	bench_sub_report(st.count, st.want, lost, st.first_us, st.last_us,
+	    st.lat, st.lat_n);
 	free(st.lat);
 	free(st.in);
 	free(st.acks);

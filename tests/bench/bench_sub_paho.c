@@ -39,6 +39,8 @@
 
 #include <MQTTClient.h>
 
+#include "bench_report.h"
+
 static int64_t
 mono_us(void)
 {
@@ -115,22 +117,6 @@ on_lost(void *ctx, char *cause)
 	st.lost = true;
 	pthread_cond_signal(&st.cond);
 	pthread_mutex_unlock(&st.lock);
-}
-
-static int
-cmp64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static int64_t
-pct(const int64_t *v, long n, double p)
-{
-	if (n == 0)
-		return -1;
-	long i = (long)(p * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 static void
@@ -228,21 +214,7 @@ main(int argc, char **argv)
 	MQTTClient_disconnect(client, 1000);
 	MQTTClient_destroy(&client);
 
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-
-	qsort(st.lat, (size_t)lat_n, sizeof *st.lat, cmp64);
-	double dur = count > 1 ? (double)(last - first) / 1e6 : 0;
-	printf("{\"count\":%ld,\"want\":%ld,\"complete\":%s,\"lost_connection\":%s,"
-	    "\"duration_s\":%.6f,\"rate\":%.1f,\"lat_n\":%ld,\"p50_us\":%lld,"
-	    "\"p99_us\":%lld,\"max_us\":%lld,\"cpu_s\":%.3f}\n", count, st.want,
-	    count == st.want ? "true" : "false", lost ? "true" : "false", dur,
-	    dur > 0 ? (double)(count - 1) / dur : 0.0, lat_n,
-	    (long long)pct(st.lat, lat_n, 0.50),
-	    (long long)pct(st.lat, lat_n, 0.99),
-	    (long long)pct(st.lat, lat_n, 1.0), cpu);
+	bench_sub_report(count, st.want, lost, first, last, st.lat, lat_n);
 	free(st.lat);
 	return count == st.want ? 0 : 1;
 }
