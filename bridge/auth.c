@@ -70,12 +70,6 @@ auth_ref_put(struct auth_ref *r)
 	return a;
 }
 
-static bool
-same(const char *x, const char *y)
-{
-	return x != NULL && y != NULL && strcmp(x, y) == 0;
-}
-
 /* Text from Twitch for a log line: short, and never a secret even if a
  * server were to echo one back. */
 static const char *
@@ -203,7 +197,7 @@ recover(struct br_auth *a)
 	if (rc < 0)
 		return false;
 	fp = br_tokens_fingerprint(NULL, t.refresh_token);
-	fresh = fp != NULL && !same(fp, a->refused);
+	fresh = fp != NULL && !br_str_same(fp, a->refused);
 	free(fp);
 	if (!fresh) {
 		br_tokens_clear(&t);
@@ -244,8 +238,8 @@ learn(struct br_auth *a, json_t *j)
 	const char *login = json_string_value(json_object_get(j, "login"));
 	const char *cid = json_string_value(json_object_get(j, "client_id"));
 	json_t *scopes = json_object_get(j, "scopes");
-	bool changed = !same(uid, a->tok.user_id) ||
-	    !same(login, a->tok.login);
+	bool changed = !br_str_same(uid, a->tok.user_id) ||
+	    !br_str_same(login, a->tok.login);
 
 	if (cid != NULL && a->client_id != NULL && strcmp(cid, a->client_id))
 		log_warn("auth: the user token was issued to client id %s, not "
@@ -599,7 +593,7 @@ br_auth_has_scope(const struct br_auth *a, const char *scope)
 	json_t *v;
 
 	json_array_foreach(a->tok.scopes, i, v)
-		if (same(json_string_value(v), scope))
+		if (br_str_same(json_string_value(v), scope))
 			return true;
 	return false;
 }

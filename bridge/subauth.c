@@ -37,12 +37,6 @@ struct br_subauth {
 	struct refresh *refreshes;
 };
 
-static bool
-same(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
 static const char *
 who(const struct br_sub *sub)
 {
@@ -113,7 +107,7 @@ adopt(struct br_subauth *sa, struct refresh *r,
 
 	for (size_t i = 0; i < br_subs_count(sa->subs); i++) {
 		struct br_sub *s = br_subs_at(sa->subs, i);
-		if (!same(s->refresh_token, r->old_refresh))
+		if (!br_str_same(s->refresh_token, r->old_refresh))
 			continue;
 		br_sub_set_tokens(s, fresh->access_token, fresh->refresh_token,
 		    s->token_origin);
@@ -149,7 +143,7 @@ refreshed(void *arg, const struct br_token_pair *fresh, bool refused)
 	if (fresh != NULL) {
 		ok = sub != NULL;
 		adopt(sa, r, fresh, sub);
-	} else if (sub != NULL && !same(sub->refresh_token, r->old_refresh)) {
+	} else if (sub != NULL && !br_str_same(sub->refresh_token, r->old_refresh)) {
 		ok = true;      /* a new pair came meanwhile: try that */
 	} else if (sub != NULL && refused) {
 		give_up(sa, sub, r->why, "its refresh token too");
@@ -163,8 +157,8 @@ static struct refresh *
 under_way(struct br_subauth *sa, const struct br_sub *sub)
 {
 	for (struct refresh *r = sa->refreshes; r != NULL; r = r->next)
-		if (same(r->transport, sub->transport) &&
-		    same(r->old_refresh, sub->refresh_token))
+		if (br_str_same(r->transport, sub->transport) &&
+		    br_str_same(r->old_refresh, sub->refresh_token))
 			return r;
 	return NULL;
 }

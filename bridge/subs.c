@@ -68,21 +68,15 @@ br_subs_at(struct br_subs *subs, size_t i)
 	return i < subs->n ? subs->v[i] : NULL;
 }
 
-static bool
-same(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
 struct br_sub *
 br_subs_find(struct br_subs *subs, const char *transport, const char *login,
     const char *id)
 {
 	for (size_t i = 0; i < subs->n; i++) {
 		struct br_sub *s = subs->v[i];
-		if (!same(s->transport, transport))
+		if (!br_str_same(s->transport, transport))
 			continue;
-		if (login != NULL ? same(s->login, login) : same(s->id, id))
+		if (login != NULL ? br_str_same(s->login, login) : br_str_same(s->id, id))
 			return s;
 	}
 	return NULL;
@@ -210,10 +204,10 @@ br_subs_channel_active(struct br_subs *subs, const char *login)
 	for (size_t i = 0; i < subs->n; i++) {
 		const char *ev;
 		json_t *st;
-		if (!same(subs->v[i]->login, login))
+		if (!br_str_same(subs->v[i]->login, login))
 			continue;
 		json_object_foreach(subs->v[i]->events, ev, st)
-			if (same(json_string_value(st), "enabled"))
+			if (br_str_same(json_string_value(st), "enabled"))
 				return true;
 	}
 	return false;

@@ -71,6 +71,12 @@ br_xstrdup_nonempty(const char *s)
 	return s != NULL && *s != '\0' ? br_xstrdup(s) : NULL;
 }
 
+bool
+br_str_same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
 char *
 br_xasprintf(const char *fmt, ...)
 {

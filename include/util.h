@@ -19,6 +19,8 @@ char *br_xstrndup(const char *s, size_t n);
 /* A copy of s, or NULL when s is NULL or empty: an empty option in the
  * configuration means "not set". */
 char *br_xstrdup_nonempty(const char *s);
+/* Both strings there and equal. */
+bool br_str_same(const char *a, const char *b);
 char *br_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int64_t br_now_ms(void);        /* CLOCK_REALTIME, milliseconds */
