@@ -51,8 +51,8 @@ Mock-only extensions (not Twitch behaviour), for fast tests:
     unless unused_timeout is given.
   - ping_interval, reconnect_grace, device_interval are configurable.
   - control methods: notify, notify_burst, revoke, reconnect, close, drop,
-    set_keepalive, set_pings, send_raw, fail_type, invalidate_access,
-    expire_refresh, set_auto_close, ...
+    set_keepalive, set_pings, send_raw, send_bytes, fail_type,
+    invalidate_access, expire_refresh, set_auto_close, ...
 
 Run it by hand:  /usr/bin/python3 tests/integration/mock_twitch.py [--port P]
 (prints the TWITCH2MQTT_* environment that points a bridge at it).
@@ -1268,6 +1268,15 @@ class MockTwitch:
             c.last_text = time.monotonic()
             return True
         return self._call(_s())
+
+    def send_bytes(self, session, data):
+        """Writes bytes on the socket as they are, outside any frame (a
+        server breaking the WebSocket protocol)."""
+        c = self.conn(session)
+
+        async def _w():
+            c.request.transport.write(data)
+        self._call(_w())
 
     def set_auto_close(self, code=None, reason=None, after=0.2):
         """Closes every new connection `after` seconds after its welcome

@@ -7,9 +7,12 @@ once that drained; nothing is refused, nothing lost, the session stays.
 While the broker is away it reads on and buffers up to mqtt.buffer_max as
 before, refusing (and counting) what is beyond.
 
-Sizes: a message larger than what lws hands over at once arrives in
-pieces and is put together; one over 1 MiB is skipped (and counted), and
-the session goes on."""
+Sizes: a message larger than one socket read arrives in pieces and is
+put together; one over 1 MiB is skipped (and counted), and the session
+goes on. A frame that breaks the WebSocket protocol is counted and the
+session made anew."""
+
+import time
 
 import es_common as es
 import harness as h
@@ -116,6 +119,27 @@ class SizesTest(EsCase):
         self.assertEqual(w.metric(port, "twitch2mqtt_events_dropped_total",
                                   reason="oversize"), 1)
         self.assertEqual(len(st.mock.connections()), 1)
+
+    def test_protocol_error_counted_and_reconnected(self):
+        # A frame with reserved bits set (no extension was agreed): a
+        # clear log line, a counter, the connection dropped, and a new
+        # session with the subscriptions made again.
+        port = h.free_port()
+        st = self.stack(env={
+            "TWITCH2MQTT_HTTP_LISTEN": "127.0.0.1:%d" % port})
+        self.ok_events(st.subscribe(["bits"]), ["bits"])
+        c1 = st.mock.current()
+        mark = st.mock.mark()
+        t = time.monotonic()
+        st.mock.send_bytes(c1.session_id, b"\xc1\x00")
+        st.br.wait_log(r"esws: the server broke the WebSocket protocol "
+                       r"\(reserved bits set", 10)
+        self.assertEqual(w.metric(port, "twitch2mqtt_events_dropped_total",
+                                  reason="malformed"), 1)
+        c2 = st.wait_conn(t, 15, desc="a new session after the error")
+        st.wait_posts(c2.session_id, es.expected_keys(["bits"]), 10, mark)
+        st.settle()
+        self.assertTrue(st.br.alive())
 
 
 if __name__ == "__main__":
